@@ -1,0 +1,398 @@
+// The chat page: picks a model, drives the worker, renders the conversation and the statistics.
+// Everything the page shows comes from `view`, which tests read through window.wasmlm.
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, cls, text) => Object.assign(document.createElement(tag), cls ? { className: cls } : {}, text != null ? { textContent: text } : {});
+
+const DEFAULT_SYSTEM = "You are a helpful assistant. Answer briefly and clearly.";
+const STOP_GRACE_MS = 3000;   // a worker that does not stop by then is terminated and restarted
+
+const view = {
+  state: "idle",              // idle | loading | ready | generating | error
+  models: [],
+  model: null,                // the entry from /api/models being used
+  progress: null,             // the last progress message
+  info: null,                 // engine info from "ready"
+  load: null,                 // load timings from "ready"
+  stats: null,                // engine statistics (memory, counters), refreshed after each reply
+  last: null,                 // stats of the last generation
+  notices: [],
+  error: null,                // { where, message }
+  messages: [],               // the conversation: [{role, content}]
+  reply: "",                  // text of the reply being streamed
+  replies: 0,                 // finished generations
+};
+
+let worker = null;
+let pending = null;           // { resolve } of the generation in flight
+let stopTimer = null;
+let conversation = 0;         // bumped by New chat, so a reply still in flight is not filed into the new one
+
+// ---- the test hook: a read-only window on `view` -----------------------------------------
+
+Object.defineProperty(window, "wasmlm", {
+  value: new Proxy({}, {
+    get: (_, k) => (k in view ? structuredClone(view[k]) : undefined),
+    set: () => false,
+    ownKeys: () => Reflect.ownKeys(view),
+    getOwnPropertyDescriptor: (_, k) => (k in view ? { enumerable: true, configurable: true, value: structuredClone(view[k]) } : undefined),
+  }),
+  writable: false,
+});
+
+// ---- settings ------------------------------------------------------------------------------
+
+function settings_read() {
+  const num = (id) => Number($(id).value);
+  return {
+    sampling: {
+      temperature: num("#temperature"), topK: num("#top-k"), topP: num("#top-p"), minP: num("#min-p"),
+      repeatPenalty: num("#repeat-penalty"), repeatLastN: 64, seed: num("#seed"),
+    },
+    maxTokens: num("#max-tokens"),
+    nCtx: num("#n-ctx"),
+    system: $("#system").value.trim(),
+  };
+}
+
+// Half the device's memory where the browser tells it, else the wasm32 limit applies alone.
+function memory_budget() {
+  return navigator.deviceMemory ? (navigator.deviceMemory * 1024 ** 3) / 2 : undefined;
+}
+
+// ---- loading ---------------------------------------------------------------------------------
+
+async function models_fetch() {
+  const resp = await fetch("/api/models");
+  if (!resp.ok) throw new Error(`/api/models answered HTTP ${resp.status}`);
+  const body = await resp.json();
+  return Array.isArray(body) ? body : body.models;
+}
+
+function model_load(model) {
+  worker?.terminate();
+  pending?.resolve({ reason: "stop" });
+  Object.assign(view, { state: "loading", model, progress: null, info: null, load: null, last: null, error: null, notices: [] });
+  render();
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onmessage = ({ data }) => worker_message(data);
+  worker.onerror = (ev) => fail("the worker", ev.message
+    ? `it crashed: ${ev.message}. Reload the page.`
+    : "it could not start: one of its scripts (worker.js, loader.js, engine.js or the engine build) failed to load. Check that the server is up to date, then reload.");
+  worker.postMessage({ type: "load", model: model.id, manifestUrl: model_manifest_url(model), nCtx: settings_read().nCtx, memoryBudget: memory_budget() });
+}
+
+function model_manifest_url(model) {
+  return model.manifest || model.manifest_url || `/chunks/${model.id}/manifest.json`;
+}
+
+function worker_message(msg) {
+  switch (msg.type) {
+    case "progress": view.progress = msg; break;
+    case "ready":
+      Object.assign(view, { state: "ready", info: msg.info, load: msg.load, stats: msg.stats });
+      break;
+    case "token":
+      view.reply += msg.text;
+      reply_render();
+      return;
+    case "done":
+      clearTimeout(stopTimer);
+      pending?.resolve(msg);
+      break;
+    case "notice": view.notices.push(msg.message); break;
+    case "error":
+      fail(msg.where, msg.message);
+      return;
+  }
+  render();
+}
+
+function fail(where, message) {
+  clearTimeout(stopTimer);
+  view.error = { where, message };
+  if (view.state === "loading" || view.state === "idle") view.state = "error";
+  else view.state = "ready";
+  pending?.resolve({ reason: "error" });
+  render();
+}
+
+// ---- generation --------------------------------------------------------------------------------
+
+function generate(parts, s) {
+  return new Promise((resolve) => {
+    pending = { resolve: (msg) => { pending = null; resolve(msg); } };
+    worker.postMessage({ type: "generate", parts, sampling: s.sampling, maxTokens: s.maxTokens });
+  });
+}
+
+async function prompt_parts(messages) {
+  const resp = await fetch(`/api/models/${encodeURIComponent(view.model.id)}/prompt`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ messages, add_generation_prompt: true }),
+  });
+  if (!resp.ok) {
+    const detail = await resp.json().then((b) => b.detail, () => "");
+    throw new Error(`the server could not build the prompt (HTTP ${resp.status}${detail ? `: ${detail}` : ""})`);
+  }
+  const body = await resp.json();
+  return Array.isArray(body) ? body : body.parts;
+}
+
+function is_chat() {
+  return (view.info?.mode || view.model?.mode) !== "completion";
+}
+
+async function send() {
+  const box = $("#input");
+  const text = box.value;
+  if (view.state !== "ready" || (!text.trim() && is_chat())) return;
+  const s = settings_read();
+  box.value = "";
+  view.error = null;
+  view.state = "generating";
+  view.reply = "";
+  if (is_chat()) {
+    view.messages.push({ role: "user", content: text });
+    await chat_turn(s);
+  } else {
+    await completion_turn(text, s);
+  }
+  view.state = view.state === "error" ? "error" : "ready";
+  render();
+  box.focus();
+}
+
+// Sends the conversation; when the context is full, drops the oldest turns (system kept) and tries again.
+async function chat_turn(s) {
+  const mine = conversation;
+  render();
+  for (;;) {
+    const messages = [...(s.system ? [{ role: "system", content: s.system }] : []), ...view.messages];
+    let parts;
+    try {
+      parts = await prompt_parts(messages);
+    } catch (err) {
+      view.messages.pop();
+      return fail("prompt", err.message);
+    }
+    const done = await generate(parts, s);
+    if (mine !== conversation) return;
+    if (done.reason === "context_full" && done.stats?.generated_tokens == null) {
+      if (view.messages.length <= 1) {
+        view.messages.pop();
+        return fail("context", `the message is too long for the ${done.stats.n_ctx}-token context (${done.stats.prompt_tokens} tokens). Shorten it or choose a longer context.`);
+      }
+      view.messages.splice(0, view.messages[1]?.role === "assistant" ? 2 : 1);
+      view.notices.push("The context was full: the oldest turn was dropped (the system prompt is kept).");
+      render();
+      continue;
+    }
+    if (done.reason !== "error") {
+      view.messages.push({ role: "assistant", content: view.reply });
+      view.last = { ...done.stats, reason: done.reason };
+      view.stats = done.stats.engine;
+      view.replies++;
+    }
+    return;
+  }
+}
+
+// Base models continue a document: the whole text so far goes in, the cache keeps the shared start.
+async function completion_turn(text, s) {
+  const mine = conversation;
+  const doc = (view.messages[0]?.content || "") + text;
+  view.messages = [{ role: "document", content: doc }];
+  render();
+  const done = await generate([{ text: doc, special: false }], s);
+  if (mine !== conversation) return;
+  if (done.reason === "context_full" && done.stats?.generated_tokens == null) {
+    return fail("context", `the document no longer fits the ${done.stats.n_ctx}-token context; start a new one.`);
+  }
+  if (done.reason !== "error") {
+    view.messages[0].content = doc + view.reply;
+    view.reply = "";
+    view.last = { ...done.stats, reason: done.reason };
+    view.stats = done.stats.engine;
+    view.replies++;
+  }
+}
+
+function stop() {
+  if (view.state !== "generating" || !worker) return;
+  worker.postMessage({ type: "stop" });
+  clearTimeout(stopTimer);
+  stopTimer = setTimeout(() => {
+    view.notices.push("The model did not stop in time: it was restarted.");
+    model_load(view.model);
+  }, STOP_GRACE_MS);
+}
+
+function chat_new() {
+  if (view.state === "generating") stop();
+  conversation++;
+  view.messages = [];
+  view.reply = "";
+  view.error = null;
+  worker?.postMessage({ type: "reset" });
+  render();
+  $("#input").focus();
+}
+
+// ---- rendering -----------------------------------------------------------------------------------
+
+const fmt = {
+  mb: (b) => `${(b / 1e6).toFixed(b < 1e7 ? 1 : 0)} MB`,
+  s: (ms) => (ms == null ? "–" : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`),
+  tps: (x) => (x == null ? "–" : `${x.toFixed(1)} tok/s`),
+  eta: (s) => (s == null ? "estimating" : s < 1 ? "under a second left" : s < 90 ? `${Math.round(s)} s left` : `${Math.round(s / 60)} min left`),
+};
+
+function render() {
+  document.body.dataset.state = view.state;
+  progress_render();
+  messages_render();
+  stats_render();
+  notices_render();
+  error_render();
+  const chat = is_chat();
+  $("#input").placeholder = !view.info ? (view.state === "loading" ? "The model is loading…" : "No model is loaded") : chat ? "Message (Enter sends, Shift+Enter adds a line)" : "Text to continue (Enter continues, Shift+Enter adds a line)";
+  $("#input-label").textContent = chat ? "Message" : "Text to continue";
+  $("#send").textContent = chat ? "Send" : "Continue";
+  $("#send").disabled = view.state !== "ready";
+  $("#stop").disabled = view.state !== "generating";
+  $("#system-row").hidden = !chat;
+  $("#mode").textContent = view.model ? (chat ? "chat" : "completion") : "";
+}
+
+function progress_render() {
+  const box = $("#loading");
+  box.hidden = view.state !== "loading";
+  if (box.hidden) return;
+  const p = view.progress;
+  const bar = $("#load-bar");
+  if (!p) {
+    bar.removeAttribute("value");
+    $("#load-text").textContent = "Reading the manifest…";
+    return;
+  }
+  bar.max = p.total;
+  bar.value = p.bytes;
+  const pct = Math.floor((p.bytes / p.total) * 100);
+  $("#load-text").textContent = p.phase === "engine"
+    ? "Starting the engine…"
+    : `${pct}% · ${fmt.mb(p.bytes)} of ${fmt.mb(p.total)} · ${p.mbps.toFixed(1)} MB/s · ${fmt.eta(p.etaS)}`;
+}
+
+function messages_render() {
+  const list = $("#messages");
+  list.replaceChildren();
+  if (!view.messages.length && view.state !== "loading") {
+    list.append(el("p", "empty", view.state === "error" ? "" : is_chat() ? "Ask anything. The model runs on this device; nothing you type leaves it." : "Write the start of a text and the model continues it."));
+  }
+  for (const m of view.messages) list.append(message_el(m.role, m.content));
+  if (view.state === "generating") {
+    if (is_chat()) list.append(message_el("assistant", view.reply, true));
+    else list.lastElementChild?.querySelector(".text").append(el("span", "continuation", view.reply));
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+function message_el(role, text, live = false) {
+  const item = el("article", `msg ${role}${live ? " live" : ""}`);
+  item.append(el("div", "role", role === "user" ? "You" : role === "assistant" ? "Model" : "Document"), el("div", "text", text));
+  return item;
+}
+
+// Streaming tokens touch only the live bubble, not the whole list.
+function reply_render() {
+  const live = is_chat() ? $("#messages .live .text") : $("#messages .continuation");
+  if (!live) return render();
+  live.textContent = view.reply;
+  const list = $("#messages");
+  list.scrollTop = list.scrollHeight;
+}
+
+function stats_render() {
+  const rows = [];
+  const L = view.load, S = view.last, I = view.info;
+  if (I) rows.push(["Build", `${I.build === "mt" ? "threads + SIMD" : I.build === "simd" ? "SIMD" : "scalar"} · ${I.threads} thread${I.threads > 1 ? "s" : ""}`]);
+  if (L) {
+    rows.push(["Load", `${fmt.s(L.total_ms)} (download ${fmt.s(L.download_ms)}, decode ${fmt.s(L.decode_ms)}, engine ${fmt.s(L.engine_ms)})`]);
+    rows.push(["Shards", `${L.from_network} downloaded, ${L.from_cache} from cache${L.caching ? "" : " · caching off"}`]);
+  }
+  const mem = view.stats?.memory;
+  if (mem) rows.push(["Memory", `${fmt.mb(mem.heap || mem.weights + mem.kv + mem.scratch)} (weights ${fmt.mb(mem.weights)}, KV ${fmt.mb(mem.kv)})`]);
+  if (S) {
+    rows.push(["First token", fmt.s(S.ttft_ms)]);
+    rows.push(["Prompt", `${fmt.tps(S.prompt_tps)} · ${S.evaluated_tokens} new, ${S.reused_tokens} reused`]);
+    rows.push(["Generation", `${fmt.tps(S.gen_tps)} · ${S.generated_tokens} tokens`]);
+    rows.push(["Context", `${S.n_past} of ${S.n_ctx} tokens`]);
+  }
+  const dl = $("#stats");
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+  if (!rows.length) dl.append(el("dd", "muted", "Statistics appear once the model is loaded."));
+}
+
+function notices_render() {
+  const box = $("#notices");
+  box.replaceChildren(...view.notices.slice(-3).map((n) => el("p", "notice", n)));
+}
+
+function error_render() {
+  const box = $("#error");
+  box.hidden = !view.error;
+  if (!view.error) return;
+  $("#error-where").textContent = `Problem in ${view.error.where}`;
+  const where = view.error.where;
+  const m = view.error.message.startsWith(`${where}: `) ? view.error.message.slice(where.length + 2) : view.error.message;
+  $("#error-text").textContent = m.charAt(0).toUpperCase() + m.slice(1);
+  $("#error-retry").hidden = view.state !== "error";
+}
+
+// ---- wiring --------------------------------------------------------------------------------------
+
+function model_picker_fill() {
+  const pick = $("#model");
+  pick.replaceChildren(...view.models.map((m) => el("option", null, `${m.name || m.id}${m.mode === "completion" ? " (completion)" : ""}`)));
+  pick.querySelectorAll("option").forEach((o, i) => { o.value = view.models[i].id; });
+  pick.value = view.model?.id || "";
+}
+
+function wire() {
+  $("#composer").addEventListener("submit", (ev) => { ev.preventDefault(); send(); });
+  $("#input").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
+  });
+  $("#stop").addEventListener("click", stop);
+  $("#new-chat").addEventListener("click", chat_new);
+  $("#model").addEventListener("change", (ev) => {
+    const m = view.models.find((x) => x.id === ev.target.value);
+    view.messages = [];
+    history.replaceState(null, "", `?model=${encodeURIComponent(m.id)}`);
+    model_load(m);
+  });
+  $("#n-ctx").addEventListener("change", () => view.model && model_load(view.model));
+  $("#error-retry").addEventListener("click", () => view.model && model_load(view.model));
+  $("#error-close").addEventListener("click", () => { view.error = null; render(); });
+  $("#system").value = DEFAULT_SYSTEM;
+  if (matchMedia("(max-width: 760px)").matches) $("#settings").open = false;   // phones: chat first
+}
+
+async function main() {
+  wire();
+  render();
+  try {
+    view.models = await models_fetch();
+  } catch (err) {
+    return fail("models", `${err.message}. Is the server running, and has it packed models (wasmlm pack)?`);
+  }
+  if (!view.models.length) return fail("models", "the server has no packed models. Run `wasmlm pack MODEL.gguf` and reload.");
+  const wanted = new URLSearchParams(location.search).get("model");
+  view.model = view.models.find((m) => m.id === wanted) || view.models[0];
+  model_picker_fill();
+  model_load(view.model);
+}
+
+main();

@@ -1,0 +1,223 @@
+// engine.js: the wasm engine (build/wasm/wasmlm-*.js) behind a small class. The same module runs
+// in the browser's model worker (static/worker.js) and in Node.js (wasm/js/node_cli.mjs).
+//
+// Every call goes through the C API of wasm/api.h. Pointers are unsigned (`>>> 0`: above 2 GiB
+// they come back negative), and views of wasm memory are taken afresh after anything that can
+// grow it, because growth replaces the buffer.
+
+const IS_NODE = typeof process === "object" && typeof process.versions?.node === "string";
+
+export class EngineError extends Error {
+  // code: a negative wl_status, or null where the C call returned NULL (a message says why)
+  constructor(code, message) {
+    super(message);
+    this.name = "EngineError";
+    this.code = code;
+  }
+}
+
+// Emscripten 3.1.6's glue under Node expects CommonJS globals even in its ES6 form.
+async function node_prepare(jsUrl) {
+  const { createRequire } = await import("node:module");
+  const { fileURLToPath } = await import("node:url");
+  const { dirname } = await import("node:path");
+  globalThis.require ??= createRequire(jsUrl);
+  globalThis.__dirname ??= dirname(fileURLToPath(jsUrl));
+  return fileURLToPath;
+}
+
+// Starts one build of the engine. `build` is "simd", "mt", "scalar" or "debug"; by default the
+// files are looked up in build/wasm/ of the repository. `threads` is the most the mt build may
+// use: its Web Workers are made up front, because a thread cannot start while wasm is running.
+export async function loadEngine({ build = "simd", wasmUrl, jsUrl, wasmBinary, threads = 1 } = {}) {
+  jsUrl = String(jsUrl ?? new URL(`../build/wasm/wasmlm-${build}.js`, import.meta.url));
+  wasmUrl = String(wasmUrl ?? jsUrl.replace(/\.js$/, ".wasm"));
+  let workerUrl = jsUrl.replace(/\.js$/, ".worker.js");
+  if (IS_NODE) {
+    const toPath = await node_prepare(jsUrl);
+    const { readFile } = await import("node:fs/promises");
+    wasmBinary ??= await readFile(toPath(wasmUrl));
+    workerUrl = toPath(jsUrl.replace(/\.js$/, ".worker.cjs")); // see wasm/Makefile
+  }
+  const { default: createWasmlm } = await import(jsUrl);
+  const m = await createWasmlm({
+    wasmBinary,
+    locateFile: (path) => (path.endsWith(".wasm") ? wasmUrl : path.endsWith(".worker.js") ? workerUrl : new URL(path, jsUrl).href),
+    mainScriptUrlOrBlob: jsUrl, // what each pthread worker imports
+    pthreadPoolSize: Math.max(1, threads - 1),
+  });
+  return new Engine(m, build, threads);
+}
+
+const utf8_encoder = new TextEncoder();
+
+class Engine {
+  constructor(m, build, threads) {
+    this.m = m;
+    this.build = build;
+    this.threads = threads;
+    this.e = 0;           // wl_engine*
+    this.scratchPtr = 0;  // one reusable region for arguments and results
+    this.scratchCap = 0;
+  }
+
+  malloc(n) { return this.m._malloc(n) >>> 0; }
+  free(p) { this.m._free(p); }
+  heap() { return this.m.HEAPU8; } // the current view; growth makes a new one
+
+  fail(code) {
+    return new EngineError(code < 0 ? code : null, this.m.UTF8ToString(this.m._wl_last_error()));
+  }
+  check(rc) {
+    if (rc < 0) throw this.fail(rc);
+    return rc;
+  }
+  engine() {
+    if (!this.e) throw new EngineError(null, "no model: call create() first");
+    return this.e;
+  }
+
+  // A region of at least n bytes, valid until the next scratch() call.
+  scratch(n) {
+    if (n > this.scratchCap) {
+      if (this.scratchPtr) this.free(this.scratchPtr);
+      this.scratchCap = Math.max(n, 2 * this.scratchCap, 4096);
+      this.scratchPtr = this.malloc(this.scratchCap);
+      if (!this.scratchPtr) {
+        this.scratchCap = 0;
+        throw new EngineError(-9, `out of wasm memory for ${n} bytes`);
+      }
+    }
+    return this.scratchPtr;
+  }
+
+  // A C function that writes text into (out, cap) snprintf-style, as a string.
+  text_of(call, cap = 4096) {
+    for (;;) {
+      const p = this.scratch(cap);
+      const n = this.check(call(p, cap));
+      if (n < cap) return this.m.UTF8ToString(p, n);
+      cap = n + 1;
+    }
+  }
+
+  // ---- the model
+
+  create(ptr, size, { nCtx = 0, threads = this.threads } = {}) {
+    if (this.e) throw new EngineError(-10, "a model is already loaded in this engine");
+    this.e = this.m._wl_engine_init(ptr, size, nCtx, threads) >>> 0;
+    if (!this.e) throw this.fail(null);
+  }
+
+  info() { return JSON.parse(this.infoJson()); }
+  stats() { return JSON.parse(this.statsJson()); }
+  infoJson() { return this.text_of((p, cap) => this.m._wl_engine_info_json(this.engine(), p, cap)); }
+  statsJson() { return this.text_of((p, cap) => this.m._wl_stats_json(this.engine(), p, cap)); }
+  resetStats() { this.m._wl_stats_reset(this.engine()); }
+
+  tokenize(text, { addBos = true, parseSpecial = false } = {}) {
+    const e = this.engine();
+    const bytes = utf8_encoder.encode(text);
+    let cap = bytes.length + 8;
+    for (;;) {
+      const textPtr = this.scratch(bytes.length + 4 * cap);
+      const outPtr = textPtr + bytes.length + (4 - (bytes.length % 4)) % 4;
+      this.heap().set(bytes, textPtr);
+      const n = this.check(this.m._wl_tokenize(e, textPtr, bytes.length, addBos ? 1 : 0, parseSpecial ? 1 : 0, outPtr, cap));
+      if (n <= cap) return new Int32Array(this.m.HEAP32.buffer, outPtr, n).slice();
+      cap = n;
+    }
+  }
+
+  piece(id) {
+    const e = this.engine();
+    let cap = 256;
+    for (;;) {
+      const p = this.scratch(cap);
+      const n = this.check(this.m._wl_token_piece(e, id, p, cap));
+      if (n <= cap) return this.heap().slice(p, p + n);
+      cap = n;
+    }
+  }
+
+  // Appends ids to the context; returns the logits (n_out x n_vocab) as a view that stays valid
+  // until the next call into the engine.
+  eval(ids, { allLogits = false } = {}) {
+    const e = this.engine();
+    const p = this.scratch(4 * ids.length);
+    new Int32Array(this.m.HEAP32.buffer, p, ids.length).set(ids);
+    this.check(this.m._wl_eval(e, p, ids.length, allLogits ? 1 : 0));
+    const nVocab = this.m._wl_n_vocab(e);
+    const logits = this.m._wl_logits(e) >>> 0;
+    return new Float32Array(this.m.HEAPF32.buffer, logits, (allLogits ? ids.length : 1) * nVocab);
+  }
+
+  nPast() { return this.m._wl_n_past(this.engine()); }
+  nVocab() { return this.m._wl_n_vocab(this.engine()); }
+  truncate(n) { this.check(this.m._wl_kv_truncate(this.engine(), n)); }
+  isEog(id) { return this.m._wl_is_eog(this.engine(), id) === 1; }
+
+  // Defaults are those of the CLI. temperature 0 = greedy.
+  sampler({ temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1.0, repeatLastN = 64, seed = 0 } = {}) {
+    const m = this.m, e = this.engine();
+    // The 64-bit seed crosses into wasm as two 32-bit halves (no WASM_BIGINT in these builds).
+    const s = m._wl_sampler_init(temperature, topK, topP, minP, repeatPenalty, repeatLastN,
+      seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0) >>> 0;
+    if (!s) throw this.fail(null);
+    const check = (rc) => this.check(rc);
+    let freed = false;
+    return {
+      sample: () => check(m._wl_sample(s, e)),
+      accept: (id) => m._wl_sampler_accept(s, id),
+      free: () => { if (!freed) m._wl_sampler_free(s); freed = true; },
+    };
+  }
+
+  // ---- shards: streaming Brotli into [dst, dst + cap) and SHA-256 of wasm memory
+
+  brotli(dst, cap) {
+    const m = this.m;
+    const b = m._wl_brotli_init(dst, cap) >>> 0;
+    if (!b) throw this.fail(null);
+    let input = 0, inputCap = 0;
+    return {
+      // u8: the next compressed bytes. Returns 0 (more input needed), 1 (done) or a negative wl_status.
+      push: (u8) => {
+        if (u8.length > inputCap) {
+          if (input) m._free(input);
+          inputCap = Math.max(u8.length, 1 << 16);
+          input = m._malloc(inputCap) >>> 0;
+          if (!input) { inputCap = 0; throw new EngineError(-9, `out of wasm memory for ${u8.length} bytes`); }
+        }
+        m.HEAPU8.set(u8, input);
+        return m._wl_brotli_push(b, input, u8.length);
+      },
+      written: () => m._wl_brotli_written(b) >>> 0,
+      error: () => m.UTF8ToString(m._wl_last_error()),
+      free: () => {
+        m._wl_brotli_free(b);
+        if (input) m._free(input);
+        input = inputCap = 0;
+      },
+    };
+  }
+
+  // Hex SHA-256 of [ptr, ptr + n). Fed in pieces: V8 moves a wasm function to its optimizing
+  // tier only between calls, so one call over a whole shard would run unoptimized.
+  sha256(ptr, n) {
+    const m = this.m;
+    const h = m._wl_sha256_init() >>> 0;
+    if (!h) throw this.fail(null);
+    const PIECE = 1 << 18;
+    for (let at = 0; at < n; at += PIECE) m._wl_sha256_update(h, ptr + at, Math.min(PIECE, n - at));
+    const out = this.scratch(32);
+    m._wl_sha256_final(h, out);
+    return Array.from(this.heap().subarray(out, out + 32), (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  dispose() {
+    if (this.e) this.m._wl_engine_free(this.e);
+    if (this.scratchPtr) this.free(this.scratchPtr);
+    this.e = this.scratchPtr = this.scratchCap = 0;
+  }
+}

@@ -1,0 +1,350 @@
+// Shard loading logic: memory planning, scheduling, resume, retry, integrity and progress.
+// No DOM and no wasm here: fetch, cache, clock and the byte sink are passed in, so Node can
+// drive every decision with small fakes while the worker gives it the real ones.
+
+export const WASM32_LIMIT = 4 * 1024 ** 3;
+const MiB = 1024 ** 2;
+
+// ---- memory planning -------------------------------------------------------------------
+
+// Room the engine needs besides weights and KV: logits, activations, attention rows, a
+// prompt batch, plus the runtime (stack, JS glue, Brotli staging). Deliberately generous:
+// refusing up front is cheap, running out of memory after a 250 MB download is not.
+export function scratch_estimate(manifest, nCtx) {
+  const vocab = manifest.vocab_size || 0;
+  return vocab * 4 * 2 + nCtx * 4 * 64 + 48 * MiB;
+}
+
+export function memory_plan(manifest, { nCtx, budget = WASM32_LIMIT }) {
+  if (!manifest?.gguf?.size) throw new Error("manifest has no gguf.size");
+  if (!(nCtx > 0)) throw new Error(`context length must be positive, got ${nCtx}`);
+  const weights = manifest.gguf.size;
+  const kv = (manifest.kv_bytes_per_token || 0) * nCtx;
+  const scratch = scratch_estimate(manifest, nCtx);
+  const total = weights + kv + scratch;
+  const limit = Math.min(budget || WASM32_LIMIT, WASM32_LIMIT);
+  const plan = { weights, kv, scratch, total, limit, fits: total <= limit, reason: "" };
+  if (!plan.fits) {
+    const which = limit === WASM32_LIMIT ? "the 4 GiB WebAssembly limit" : `this page's memory budget (${mib(limit)})`;
+    plan.reason = `${manifest.name || manifest.id} needs ${mib(total)} (weights ${mib(weights)}, ` +
+      `KV cache for ${nCtx} tokens ${mib(kv)}, scratch ${mib(scratch)}), more than ${which}. ` +
+      `Choose a shorter context or a smaller model.`;
+  }
+  return plan;
+}
+
+export function mib(n) {
+  return `${(n / MiB).toFixed(n < 10 * MiB ? 1 : 0)} MiB`;
+}
+
+// ---- HTTP resume arithmetic ----------------------------------------------------------
+
+// Offsets are in the *encoded* file: that is what the server's Range refers to.
+export function range_headers(received) {
+  return received > 0 ? { Range: `bytes=${received}-` } : {};
+}
+
+// How many leading body bytes to drop so that the stream continues at `received`.
+// A 206 must start exactly there; a 200 means the server ignored the Range and resent all.
+export function body_skip(status, contentRange, received) {
+  if (received === 0) {
+    if (status === 200) return 0;
+    throw new Error(`unexpected HTTP ${status} for a whole-file request`);
+  }
+  if (status === 200) return received;
+  if (status !== 206) throw new Error(`unexpected HTTP ${status} for a Range request`);
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange || "");
+  if (!m || Number(m[1]) !== received) {
+    throw new Error(`server resumed at the wrong place (Content-Range: ${contentRange || "missing"}, wanted ${received})`);
+  }
+  return 0;
+}
+
+// ---- retry policy ----------------------------------------------------------------------
+
+export const RETRY = { attempts: 4, baseMs: 400, maxMs: 8000 };
+
+// Exponential backoff with a little deterministic jitter so parallel shards do not retry in lockstep.
+export function retry_delay(attempt, index = 0, { baseMs, maxMs } = RETRY) {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp * (1 + ((index * 7919) % 100) / 400));
+}
+
+// 4xx other than 408/429 will not get better by asking again; 5xx and network errors may.
+export function http_retryable(status) {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+// ---- integrity -------------------------------------------------------------------------
+
+// What to do once a shard's decoded bytes are hashed.
+export function integrity_decision({ source, expected, actual, failures, attempts = RETRY.attempts }) {
+  if (actual === expected) return "use";
+  if (source === "cache") return "evict";   // a bad cache entry is deleted and fetched again
+  return failures + 1 < attempts ? "refetch" : "fail";
+}
+
+// ---- progress --------------------------------------------------------------------------
+
+// Decoded bytes per shard, summed and clamped; speed over a short sliding window.
+export class Progress {
+  constructor(total, now, windowMs = 3000) {
+    this.total = total;
+    this.now = now;
+    this.windowMs = windowMs;
+    this.per = new Map();
+    this.samples = [];
+  }
+
+  set(index, decoded) {
+    this.per.set(index, decoded);
+  }
+
+  bytes() {
+    let sum = 0;
+    for (const v of this.per.values()) sum += v;
+    return Math.min(sum, this.total);
+  }
+
+  snapshot() {
+    const t = this.now();
+    const bytes = this.bytes();
+    this.samples.push([t, bytes]);
+    while (this.samples.length > 2 && t - this.samples[1][0] >= this.windowMs) this.samples.shift();
+    const [t0, b0] = this.samples[0];
+    const dt = (t - t0) / 1000;
+    const rate = dt > 0 ? Math.max(0, bytes - b0) / dt : 0;
+    const left = this.total - bytes;
+    return {
+      bytes,
+      total: this.total,
+      mbps: rate / 1e6,
+      etaS: left === 0 ? 0 : rate > 0 ? left / rate : null,
+    };
+  }
+}
+
+// ---- scheduling ------------------------------------------------------------------------
+
+// Runs fn over items with at most `limit` in flight; the first failure stops new starts and rejects.
+export async function run_limited(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  let failed = null;
+  async function lane() {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failed) throw failed;
+  return results;
+}
+
+// ---- one shard ---------------------------------------------------------------------------
+
+export class ShardError extends Error {
+  constructor(shard, message, advice) {
+    super(`shard ${shard.index} (${shard.file}): ${message}. ${advice}`);
+    this.name = "ShardError";
+    this.where = `shard ${shard.index} (${shard.file})`;
+  }
+}
+
+const ADVICE_CORRUPT = "The file on the server does not match its manifest: re-pack the model (wasmlm pack) and reload.";
+const ADVICE_NETWORK = "Check the connection and the server, then reload: shards already loaded are kept.";
+
+export function cache_key(shard) {
+  return shard.encoded_sha256 || shard.sha256;
+}
+
+// Streams a body into the sink, dropping the first `skip` bytes; onChunk(n) after each piece.
+async function body_pump(body, skip, sink, keep, onChunk) {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      let chunk = value;
+      if (skip > 0) {
+        const drop = Math.min(skip, chunk.length);
+        skip -= drop;
+        chunk = chunk.subarray(drop);
+        if (!chunk.length) continue;
+      }
+      sink.write(chunk);
+      keep?.push(chunk);
+      onChunk(chunk.length);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
+  }
+}
+
+// Marks errors that mean "these bytes are wrong" (decoder or size), not "the transfer broke".
+export class CorruptBytes extends Error {}
+
+// Loads one shard through `sink` ({write(u8), decoded(), finish() -> sha256 hex, reset()}):
+// from the cache when it holds a good copy, else from the network with resume and retries.
+export async function shard_load(shard, ctx) {
+  const { fetch, cache, sink, sleep, url, onBytes } = ctx;
+  const attempts = ctx.attempts ?? RETRY.attempts;
+  const report = () => onBytes(Math.min(sink.decoded(), shard.size));
+
+  if (cache.enabled()) {
+    const body = await cache.get(cache_key(shard));
+    if (body) {
+      let actual = null;
+      try {
+        await body_pump(body, 0, sink, null, report);
+        actual = sink.finish();
+      } catch (err) {
+        if (!(err instanceof CorruptBytes)) throw err;
+      }
+      if (integrity_decision({ source: "cache", expected: shard.sha256, actual, failures: 0, attempts }) === "use") {
+        return { source: "cache", requests: 0 };
+      }
+      await cache.remove(cache_key(shard));
+      ctx.onNotice?.(`shard ${shard.index} (${shard.file}) was corrupt in the cache; fetching it again`);
+      sink.reset();
+      report();
+    }
+  }
+
+  let requests = 0, failures = 0, networkErrors = 0;
+  for (;;) {
+    const keep = cache.enabled() ? [] : null;
+    let received = 0;
+    let corrupt = null;
+    // One transfer, resumed with Range after interruptions, until the whole file has arrived.
+    while (received < shard.encoded_size) {
+      let resp;
+      try {
+        requests++;
+        resp = await fetch(url, { headers: range_headers(received), cache: "no-store" });
+        if (!resp.ok) {
+          const msg = `HTTP ${resp.status} ${resp.statusText || ""}`.trim();
+          if (!http_retryable(resp.status)) throw new ShardError(shard, `the server answered ${msg}`, ADVICE_NETWORK);
+          throw new Error(msg);
+        }
+        const skip = body_skip(resp.status, resp.headers.get("Content-Range"), received);
+        await body_pump(resp.body, skip, sink, keep, (n) => { received += n; report(); });
+        if (received < shard.encoded_size && ++networkErrors >= attempts * 2) {
+          throw new ShardError(shard, `the transfer kept ending early (${received} of ${shard.encoded_size} bytes)`, ADVICE_NETWORK);
+        }
+      } catch (err) {
+        if (err instanceof ShardError) throw err;
+        if (err instanceof CorruptBytes) { corrupt = err.message; break; }
+        if (++networkErrors >= attempts * 2) {
+          throw new ShardError(shard, `download failed after ${requests} requests (${err.message})`, ADVICE_NETWORK);
+        }
+        await sleep(retry_delay(networkErrors, shard.index));
+      }
+    }
+    if (!corrupt && received > shard.encoded_size) corrupt = `the file is ${received} bytes, the manifest says ${shard.encoded_size}`;
+    let actual = null;
+    if (!corrupt) {
+      try {
+        actual = sink.finish();
+      } catch (err) {
+        if (!(err instanceof CorruptBytes)) throw err;
+        corrupt = err.message;
+      }
+    }
+    const decision = integrity_decision({ source: "network", expected: shard.sha256, actual, failures, attempts });
+    if (decision === "use") {
+      if (keep) await ctx.cachePut(cache_key(shard), keep);
+      return { source: "network", requests };
+    }
+    failures++;
+    const what = corrupt || `sha256 of the decoded bytes is ${actual.slice(0, 12)}…, the manifest says ${shard.sha256.slice(0, 12)}…`;
+    if (decision === "fail") throw new ShardError(shard, `corrupt after ${failures} downloads: ${what}`, ADVICE_CORRUPT);
+    sink.reset();
+    report();
+  }
+}
+
+// ---- all shards ---------------------------------------------------------------------------
+
+// Loads every shard of `manifest` into sinks from `open_sink(shard)` (which may wait for the engine:
+// requests start first so the download overlaps compilation). Resolves with load statistics.
+export async function shards_load(manifest, ctx) {
+  const { baseUrl, now, onProgress, concurrency = 4 } = ctx;
+  const progress = new Progress(manifest.gguf.size, now);
+  const stats = { fromCache: 0, fromNetwork: 0, requests: 0, startMs: now(), endMs: 0 };
+  let caching = ctx.cache.enabled();
+  const cache = {
+    enabled: () => caching,
+    get: (k) => guard(() => ctx.cache.get(k), null),
+    remove: (k) => guard(() => ctx.cache.remove(k), null),
+  };
+  async function guard(fn, fallback) {
+    try {
+      return await fn();
+    } catch (err) {
+      caching_off(err);
+      return fallback;
+    }
+  }
+  function caching_off(err) {
+    if (!caching) return;
+    caching = false;
+    ctx.onNotice?.(`caching is off (${err.message || err}); the model will be downloaded again next time`);
+  }
+  let lastReport = 0;
+  function tick(force) {
+    const t = now();
+    if (!force && t - lastReport < 100) return;
+    lastReport = t;
+    onProgress?.(progress.snapshot());
+  }
+  verify_tiling(manifest);
+  await run_limited(manifest.shards, concurrency, async (shard) => {
+    const sink = await ctx.open_sink(shard);
+    const result = await shard_load(shard, {
+      fetch: ctx.fetch,
+      sleep: ctx.sleep,
+      attempts: ctx.attempts,
+      url: new URL(shard.file, baseUrl).href,
+      sink,
+      cache,
+      cachePut: (k, chunks) => guard(() => ctx.cache.put(k, chunks), null),
+      onNotice: ctx.onNotice,
+      onBytes: (n) => { progress.set(shard.index, n); tick(false); },
+    });
+    progress.set(shard.index, shard.size);
+    tick(false);
+    stats.requests += result.requests;
+    if (result.source === "cache") stats.fromCache++; else stats.fromNetwork++;
+    return result;
+  });
+  tick(true);
+  stats.endMs = now();
+  stats.caching = caching;
+  return stats;
+}
+
+const ENCODINGS = new Set(["br", "raw", "identity"]);
+
+export function shard_is_brotli(shard) {
+  return shard.encoding === "br";
+}
+
+// Shards must tile [0, gguf.size) in order: the worker writes each at its offset.
+export function verify_tiling(manifest) {
+  let at = 0;
+  manifest.shards.forEach((s, i) => {
+    if (s.index !== i || s.offset !== at || !(s.size > 0) || !(s.encoded_size > 0)) {
+      throw new Error(`manifest: shard ${i} (${s.file}) does not continue at byte ${at}`);
+    }
+    if (!ENCODINGS.has(s.encoding)) throw new Error(`manifest: shard ${i} has unknown encoding "${s.encoding}"`);
+    at += s.size;
+  });
+  if (at !== manifest.gguf.size) throw new Error(`manifest: shards cover ${at} bytes, gguf.size is ${manifest.gguf.size}`);
+}

@@ -1,0 +1,110 @@
+"""Helpers of the browser tests: the real server as a subprocess, and the chat page in one browser context."""
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+WASMLM = ROOT / ".venv" / "bin" / "wasmlm"
+SMOLLM2_ID = "smollm2-135m-instruct-q4_1"
+GEMMA3_ID = "gemma-3-270m-q4_k_m"
+GGUFS = {SMOLLM2_ID: ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
+         GEMMA3_ID: ROOT / "models" / "gemma-3-270m-q4_k_m.gguf"}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHARD_PATH = re.compile(r"/chunks/[^/]+/(\d+)\.bin$")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`wasmlm serve` as a subprocess; its log goes to a file."""
+
+    def __init__(self, chunks: Path, log_dir: Path):
+        self.chunks = chunks
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"server-{self.port}.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(WASMLM), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--chunks", str(chunks)],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"wasmlm serve exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"wasmlm serve did not answer /healthz on port {self.port}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+class ChatPage:
+    """One browser context (its own Cache API storage) with the chat page, counting shard requests."""
+
+    def __init__(self, browser, server: Server, viewport=None):
+        self.context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
+        self.page = self.context.new_page()
+        self.server = server
+        self.shard_requests: list[tuple[int, str | None]] = []
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.context.on("request", self._request_seen)
+
+    def _request_seen(self, request) -> None:
+        m = SHARD_PATH.search(request.url)
+        if m:
+            self.shard_requests.append((int(m.group(1)), request.headers.get("range")))
+
+    def open(self, query: str = "") -> "ChatPage":
+        self.page.goto(f"{self.server.url}/{query}")
+        return self
+
+    def hook(self, key: str):
+        return self.page.evaluate(f"window.wasmlm && window.wasmlm[{key!r}]")
+
+    def wait_state(self, *states: str, timeout_s: float = 180) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = self.hook("state")
+            if state in states:
+                return state
+            time.sleep(0.1)
+        raise AssertionError(f"page stayed {self.hook('state')!r}, wanted {states}; error {self.hook('error')}; "
+                             f"console: {self.console[-20:]}")
+
+    def ready(self) -> "ChatPage":
+        state = self.wait_state("ready", "error")
+        assert state == "ready", f"load failed: {self.hook('error')}; console: {self.console[-20:]}"
+        return self
+
+    def settings(self, **values) -> None:
+        if not self.page.evaluate("document.querySelector('#settings').open"):
+            self.page.click("#settings summary")
+        for name, value in values.items():
+            self.page.fill(f"#{name}", str(value))
+
+    def send(self, text: str) -> None:
+        self.page.fill("#input", text)
+        self.page.press("#input", "Enter")
+
+    def close(self) -> None:
+        self.context.close()
