@@ -1,0 +1,146 @@
+"""An independent float32 forward pass in numpy for the engine's architectures (llama, gemma3, phi3).
+
+Weights are dequantized whole with the `gguf` package; everything else is written from the
+papers / llama.cpp's graphs, not from the engine's C++, so that the two can check each other.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+
+
+@dataclass
+class Hparams:
+    arch: str
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_head_kv: int
+    head_dim: int
+    n_rot: int
+    eps: float
+    rope_base: float
+
+
+def _field(reader: GGUFReader, key: str, default=None):
+    field = reader.fields.get(key)
+    return default if field is None else field.contents()
+
+
+def load(path: str) -> tuple[Hparams, dict[str, np.ndarray]]:
+    """Hyperparameters and every tensor as float32, shaped (rows, cols) like the file's ne reversed."""
+    reader = GGUFReader(path)
+    arch = _field(reader, "general.architecture")
+    n_embd = _field(reader, f"{arch}.embedding_length")
+    n_head = _field(reader, f"{arch}.attention.head_count")
+    head_dim = _field(reader, f"{arch}.attention.key_length", n_embd // n_head)
+    hp = Hparams(
+        arch=arch,
+        n_layer=_field(reader, f"{arch}.block_count"),
+        n_embd=n_embd,
+        n_head=n_head,
+        n_head_kv=_field(reader, f"{arch}.attention.head_count_kv", n_head),
+        head_dim=head_dim,
+        n_rot=_field(reader, f"{arch}.rope.dimension_count", head_dim),
+        eps=_field(reader, f"{arch}.attention.layer_norm_rms_epsilon", 1e-5),
+        rope_base=_field(reader, f"{arch}.rope.freq_base", 10000.0),
+    )
+    weights = {}
+    for t in reader.tensors:
+        shape = tuple(int(x) for x in reversed(t.shape.tolist()))
+        weights[t.name] = dequantize(t.data, t.tensor_type).astype(np.float32).reshape(shape)
+    return hp, weights
+
+
+def rmsnorm(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+
+def rope(x: np.ndarray, pos: np.ndarray, n_rot: int, base: float, neox: bool) -> np.ndarray:
+    """x: (n, heads, head_dim); rotates the first n_rot dims of each head."""
+    half = n_rot // 2
+    inv = base ** (-np.arange(half, dtype=np.float64) * 2.0 / n_rot)
+    ang = pos[:, None].astype(np.float64) * inv[None, :]  # (n, half)
+    cos = np.cos(ang).astype(np.float32)[:, None, :]
+    sin = np.sin(ang).astype(np.float32)[:, None, :]
+    out = x.copy()
+    if neox:
+        a, b = x[..., :half], x[..., half:n_rot]
+        out[..., :half] = a * cos - b * sin
+        out[..., half:n_rot] = a * sin + b * cos
+    else:
+        a, b = x[..., 0:n_rot:2], x[..., 1:n_rot:2]
+        out[..., 0:n_rot:2] = a * cos - b * sin
+        out[..., 1:n_rot:2] = a * sin + b * cos
+    return out
+
+
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))
+
+
+def attention(q, k, v, window: int):
+    """q: (n, H, d), k/v: (n, Hkv, d), causal (and sliding when window > 0); q already scaled."""
+    n, n_head, _ = q.shape
+    group = n_head // k.shape[1]
+    k = np.repeat(k, group, axis=1)
+    v = np.repeat(v, group, axis=1)
+    scores = np.einsum("ihd,jhd->hij", q, k)
+    i, j = np.arange(n)[:, None], np.arange(n)[None, :]
+    masked = (j > i) | ((window > 0) & (i - j >= window))
+    scores = np.where(masked[None], -np.inf, scores)
+    scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return np.einsum("hij,jhd->ihd", scores, v)
+
+
+def forward(hp: Hparams, w: dict[str, np.ndarray], ids: list[int]) -> np.ndarray:
+    """Logits (n, n_vocab) of every position of one sequence starting at position 0."""
+    n = len(ids)
+    pos = np.arange(n)
+    gemma = hp.arch == "gemma3"
+    x = w["token_embd.weight"][ids].astype(np.float32)
+    if gemma:
+        x = x * np.float32(np.sqrt(hp.n_embd))
+    q_dim, kv_dim = hp.n_head * hp.head_dim, hp.n_head_kv * hp.head_dim
+    for il in range(hp.n_layer):
+        p = f"blk.{il}."
+        h = rmsnorm(x, w[p + "attn_norm.weight"], hp.eps)
+        if hp.arch == "phi3":
+            qkv = h @ w[p + "attn_qkv.weight"].T
+            q, k, v = qkv[:, :q_dim], qkv[:, q_dim : q_dim + kv_dim], qkv[:, q_dim + kv_dim :]
+        else:
+            q, k, v = (h @ w[p + f"attn_{s}.weight"].T + w.get(p + f"attn_{s}.bias", 0) for s in "qkv")
+        q = q.reshape(n, hp.n_head, hp.head_dim)
+        k = k.reshape(n, hp.n_head_kv, hp.head_dim)
+        v = v.reshape(n, hp.n_head_kv, hp.head_dim)
+        window, base = 0, hp.rope_base
+        if gemma:
+            q = rmsnorm(q, w[p + "attn_q_norm.weight"], hp.eps)
+            k = rmsnorm(k, w[p + "attn_k_norm.weight"], hp.eps)
+            if (il + 1) % 6 != 0:
+                window, base = 512, 10000.0
+        q = rope(q, pos, hp.n_rot, base, neox=hp.arch != "llama")
+        k = rope(k, pos, hp.n_rot, base, neox=hp.arch != "llama")
+        att = attention(q / np.sqrt(hp.head_dim), k, v, window).reshape(n, q_dim)
+        out = att @ w[p + "attn_output.weight"].T
+        if gemma:
+            out = rmsnorm(out, w[p + "post_attention_norm.weight"], hp.eps)
+        x = x + out
+        h = rmsnorm(x, w[p + "ffn_norm.weight"], hp.eps)
+        if hp.arch == "phi3":
+            gate, up = np.split(h @ w[p + "ffn_up.weight"].T, 2, axis=-1)
+        else:
+            gate, up = h @ w[p + "ffn_gate.weight"].T, h @ w[p + "ffn_up.weight"].T
+        out = ((gelu_tanh(gate) if gemma else silu(gate)) * up) @ w[p + "ffn_down.weight"].T
+        if gemma:
+            out = rmsnorm(out, w[p + "post_ffw_norm.weight"], hp.eps)
+        x = x + out
+    x = rmsnorm(x, w["output_norm.weight"], hp.eps)
+    return x @ w.get("output.weight", w["token_embd.weight"]).T

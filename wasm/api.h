@@ -1,0 +1,60 @@
+// api: the exported C API of the engine, the only thing JavaScript (and the native CLI) sees.
+//
+// Every int-returning call returns >= 0 on success and a negative wl_status (status.h) on
+// failure; wl_last_error() then returns a sentence (valid until the next failing call). Nothing
+// aborts. The streaming Brotli decoder and SHA-256 are exported from their own headers.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "brotli_stream.h"
+#include "sha256.h"
+#include "status.h"
+
+typedef struct wl_engine wl_engine;
+typedef struct wl_sampler wl_sampler;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+const char* wl_last_error(void);
+
+// Weights are used where they lie in [gguf, gguf + size): the caller keeps that memory alive
+// until wl_engine_free. n_ctx <= 0 picks min(trained context, 4096); larger values are clamped
+// to the trained context. n_threads <= 0: one per hardware thread. NULL on error.
+wl_engine* wl_engine_init(const uint8_t* gguf, size_t size, int n_ctx, int n_threads);
+void wl_engine_free(wl_engine* e);
+
+// JSON (see docs/contracts.md). Like snprintf: returns the full length, writes at most cap - 1
+// bytes and a NUL; a return >= cap means the text was cut.
+int wl_engine_info_json(wl_engine* e, char* out, int cap);
+
+// Returns the count of ids; when it is > cap, only the first cap were written.
+int wl_tokenize(wl_engine* e, const char* text, int text_len, int add_bos, int parse_special, int32_t* out,
+                int cap);
+// The raw bytes of a token (may be a partial UTF-8 sequence; control tokens give none). Returns
+// the length; when it is > cap, only the first cap bytes were written.
+int wl_token_piece(wl_engine* e, int32_t id, char* out, int cap);
+
+// Appends n tokens at position n_past (WL_ERR_CONTEXT_FULL when they do not fit: nothing is done).
+int wl_eval(wl_engine* e, const int32_t* ids, int n, int all_logits);
+// (n_out, n_vocab): the last position, or every position of the last eval with all_logits.
+float* wl_logits(wl_engine* e);
+int wl_n_vocab(wl_engine* e);
+int wl_n_past(wl_engine* e);
+int wl_kv_truncate(wl_engine* e, int n_keep);  // forget positions >= n_keep
+int wl_is_eog(wl_engine* e, int32_t id);       // 1 for end-of-generation tokens
+int wl_stats_json(wl_engine* e, char* out, int cap);  // snprintf-like, as wl_engine_info_json
+void wl_stats_reset(wl_engine* e);
+
+// temperature <= 0: greedy. NULL on bad parameters.
+wl_sampler* wl_sampler_init(float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
+                            int repeat_last_n, uint64_t seed);
+void wl_sampler_free(wl_sampler* s);
+int wl_sample(wl_sampler* s, wl_engine* e);     // from the last logits row; accepts the id it returns
+void wl_sampler_accept(wl_sampler* s, int32_t id);  // prompt ids count for the repetition penalty too
+
+#ifdef __cplusplus
+}
+#endif

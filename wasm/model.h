@@ -1,0 +1,117 @@
+// model: the transformer architectures (llama, gemma3, phi3) over weights that stay where they lie
+// in the GGUF region, a float32 KV cache, and the forward pass.
+//
+// Shapes are written (rows, cols) with cols the fastest dimension, as in the GGUF file: a weight
+// "(n_embd -> n_ff)" is n_ff rows of n_embd values, applied as y = W x.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gguf.h"
+
+enum model_arch { ARCH_LLAMA, ARCH_GEMMA3, ARCH_PHI3 };
+
+// A tensor as stored: data inside the GGUF region, ggml type (quants.h). data is NULL when an
+// optional tensor is absent.
+struct weight {
+    const void* data;
+    int type;
+};
+
+struct hparams {
+    int n_vocab;
+    int n_ctx_train;
+    int n_embd;
+    int n_layer;
+    int n_head;
+    int n_head_kv;
+    int head_dim;
+    int n_ff;
+    int n_rot;              // rotated dimensions of each head (== head_dim for these models)
+    float norm_eps;
+    float rope_base;        // global layers
+    float rope_base_swa;    // sliding-window layers (gemma3)
+    bool rope_neox;         // rotate halves (gemma3, phi3) instead of adjacent pairs (llama)
+    int n_swa;              // sliding window in tokens, 0 = none
+    int swa_pattern;        // layer il is global when (il + 1) % swa_pattern == 0 (gemma3: 6)
+    float embd_scale;       // token embeddings are multiplied by this (gemma3: sqrt(n_embd))
+    float attn_scale;       // queries are multiplied by this before q.k
+};
+
+struct layer_weights {
+    weight attn_norm;       // (n_embd) F32
+    weight wq;              // (n_embd -> n_head*head_dim)
+    weight wk;              // (n_embd -> n_head_kv*head_dim)
+    weight wv;              // (n_embd -> n_head_kv*head_dim)
+    weight wqkv;            // phi3: (n_embd -> (n_head + 2*n_head_kv)*head_dim), q then k then v
+    weight bq, bk, bv;      // optional F32 biases (Qwen2-style llama)
+    weight q_norm, k_norm;  // gemma3: (head_dim) F32, per-head RMSNorm
+    weight wo;              // (n_head*head_dim -> n_embd)
+    weight post_attn_norm;  // gemma3: (n_embd) F32, on the attention output
+    weight ffn_norm;        // (n_embd) F32
+    weight w_gate;          // (n_embd -> n_ff)
+    weight w_up;            // (n_embd -> n_ff); phi3: (n_embd -> 2*n_ff), gate then up
+    weight w_down;          // (n_ff -> n_embd)
+    weight post_ffn_norm;   // gemma3: (n_embd) F32, on the FFN output
+};
+
+// Milliseconds spent per kind of work, plus token counts (wl_stats_json): an eval of one token
+// counts as generated, longer ones as prompt.
+struct model_stats {
+    double ms_matmul, ms_attention, ms_norm, ms_rope, ms_ffn_act, ms_logits, ms_sample, ms_total;
+    int64_t n_prompt, n_generated, n_evals;
+};
+
+struct model {
+    model_arch arch;
+    hparams hp;
+    weight token_embd;      // (n_vocab rows of n_embd)
+    weight output_norm;     // (n_embd) F32
+    weight output;          // (n_embd -> n_vocab); token_embd when tied
+    layer_weights* layers;  // (n_layer)
+    size_t weights_bytes;
+
+    // KV cache, float32: (n_layer, n_ctx, n_head_kv*head_dim) for K and for V
+    int n_ctx;
+    int n_past;
+    float* k_cache;
+    float* v_cache;
+
+    // scratch for one batch of up to max_batch tokens, allocated once
+    int max_batch;
+    float* x;               // (max_batch, n_embd) residual stream
+    float* xb;              // (max_batch, n_embd) normed input of a sublayer
+    float* xb2;             // (max_batch, n_embd) output of a sublayer
+    float* q;               // (max_batch, n_head*head_dim)
+    float* k;               // (max_batch, n_head_kv*head_dim)
+    float* v;               // (max_batch, n_head_kv*head_dim)
+    float* att;             // (max_batch, n_head*head_dim) attention output
+    float* hb;              // (max_batch, max(2*n_ff, qkv rows)) gate (phi3: fused up, fused qkv)
+    float* hb2;             // (max_batch, n_ff) up
+    float* rope_cs;         // (2, max_batch, n_rot) cos/sin pairs: global, then sliding-window base
+    void* act;              // activations prepared for a matmul (act_bytes of the largest)
+    size_t scratch_bytes;
+
+    // logits of the last eval: (n_logits, n_vocab)
+    float* logits;
+    int n_logits;
+    int logits_cap;         // rows allocated
+
+    model_stats stats;
+};
+
+// Validates the hyperparameters and every tensor against them, and allocates the KV cache
+// (n_ctx <= 0 or above the trained context: the trained context) and scratch. Returns WL_OK or a
+// negative wl_status with a message naming the offending key or tensor.
+int model_init(model* m, const gguf_file* f, int n_ctx);
+void model_free(model* m);
+
+// Evaluates `n` tokens at positions n_past.., appending them to the KV cache. Logits are kept for
+// the last position, or for every position when all_logits.
+int model_eval(model* m, const int32_t* ids, int n, bool all_logits);
+
+int model_kv_truncate(model* m, int n_keep);
+size_t model_kv_bytes(const model* m);
+
+// Monotonic milliseconds (emscripten_get_now in wasm), for the timing counters.
+double time_ms(void);
