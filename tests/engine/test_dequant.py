@@ -1,0 +1,99 @@
+"""Our dequantization (wasm/quants*.cpp, compiled natively) against gguf-py's numpy reference.
+
+For every tensor type in the two real models, a few rows of several real tensors must come out
+bit-identical: both sides do the same float32 operations in the same order (the library is
+compiled with -ffp-contract=off so that no multiply-add gets fused).
+"""
+
+import ctypes
+import functools
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gguf import GGUFReader
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+from gguf.quants import dequantize
+
+ROOT = Path(__file__).resolve().parents[2]
+WASM = ROOT / "wasm"
+MODELS = [
+    ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
+    ROOT / "models" / "gemma-3-270m-q4_k_m.gguf",
+]
+TENSORS_PER_TYPE = 3
+ROWS_PER_TENSOR = 8
+
+# ctypes cannot call C++ names: a one-function C shim over dequantize_row.
+SHIM = """
+#include "quants.h"
+extern "C" void test_dequantize_row(int type, const void* src, float* dst, long long n) {
+    dequantize_row(type, src, dst, n);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def quants_lib(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quants")
+    shim = out / "shim.cpp"
+    shim.write_text(SHIM)
+    sources = sorted(str(p) for p in WASM.glob("quants*.cpp")) + [str(WASM / "ops.cpp")]
+    lib = out / "libquants_test.so"
+    subprocess.run(
+        ["g++", "-std=c++17", "-O2", "-ffp-contract=off", "-shared", "-fPIC", f"-I{WASM}",
+         str(shim), *sources, "-o", str(lib)],
+        check=True,
+    )
+    dll = ctypes.CDLL(str(lib))
+    dll.test_dequantize_row.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_longlong]
+    dll.test_dequantize_row.restype = None
+    return dll
+
+
+@functools.cache
+def reader(path):
+    return GGUFReader(path)  # parsing Gemma's 262k-token vocabulary takes seconds: once per file
+
+
+def model_cases():
+    """(model, tensor name) pairs: up to TENSORS_PER_TYPE tensors of every type, spread over the file."""
+    cases = []
+    for path in MODELS:
+        if not path.exists():
+            cases.append(pytest.param(path, None, marks=pytest.mark.skip(
+                reason=f"{path.name} missing: run scripts/fetch_models.py")))
+            continue
+        by_type = defaultdict(list)
+        for t in reader(path).tensors:
+            by_type[t.tensor_type].append(t.name)
+        for qtype, names in sorted(by_type.items()):
+            picks = sorted({names[0], names[len(names) // 2], names[-1]})[:TENSORS_PER_TYPE]
+            cases += [pytest.param(path, name, id=f"{path.stem}-{qtype.name}-{name}") for name in picks]
+    return cases
+
+
+def rows_of(tensor):
+    """Raw rows as a 2-D array: (rows, bytes per row) for block types, (rows, values) for floats."""
+    data = tensor.data
+    return data.reshape(-1, data.shape[-1]) if data.ndim > 1 else data.reshape(1, -1)
+
+
+@pytest.mark.parametrize("path,name", model_cases())
+def test_dequantize_matches_gguf_py(quants_lib, path, name):
+    tensor = next(t for t in reader(path).tensors if t.name == name)
+    qtype = GGMLQuantizationType(tensor.tensor_type)
+    rows = rows_of(tensor)
+    n_rows = rows.shape[0]
+    picks = sorted({*range(min(3, n_rows)), *np.random.default_rng(0).integers(0, n_rows, ROWS_PER_TENSOR - 4),
+                    n_rows - 1})
+    block_size, block_bytes = GGML_QUANT_SIZES[qtype]
+    for r in picks:
+        raw = np.ascontiguousarray(rows[r])
+        n_values = raw.nbytes // block_bytes * block_size
+        expected = dequantize(raw.view(np.uint8), qtype).reshape(-1).astype(np.float32)
+        got = np.empty(n_values, dtype=np.float32)
+        quants_lib.test_dequantize_row(int(qtype), raw.ctypes.data, got.ctypes.data, n_values)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{name} row {r} ({qtype.name})")

@@ -1,0 +1,163 @@
+// ops: float kernels of the forward pass. Only the attention inner loops (vec_dot, vec_axpy)
+// run often enough to deserve SIMD; the rest touch each activation once per layer.
+#include "ops.h"
+
+#include <math.h>
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
+    double ss = 0.0;  // as ggml: the sum in double, the scale in float
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    const float scale = 1.0f / sqrtf((float)(ss / n) + eps);
+    if (w)
+        for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+    else
+        for (int i = 0; i < n; i++) out[i] = x[i] * scale;
+}
+
+void rope_table(float* cs, int pos, int n_rot, float base) {
+    const float theta_scale = powf(base, -2.0f / (float)n_rot);
+    float theta = (float)pos;
+    for (int i = 0; i < n_rot / 2; i++) {
+        cs[2 * i] = cosf(theta);
+        cs[2 * i + 1] = sinf(theta);
+        theta *= theta_scale;
+    }
+}
+
+void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs, bool neox) {
+    const int half = n_rot / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float* v = x + h * head_dim;
+        for (int i = 0; i < half; i++) {
+            const int i0 = neox ? i : 2 * i;
+            const int i1 = neox ? i + half : 2 * i + 1;
+            const float c = cs[2 * i], s = cs[2 * i + 1];
+            const float x0 = v[i0], x1 = v[i1];
+            v[i0] = x0 * c - x1 * s;
+            v[i1] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void softmax(float* x, int n) {
+    float max = -INFINITY;
+    for (int i = 0; i < n; i++) max = fmaxf(max, x[i]);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+static inline float silu_one(float v) { return v / (1.0f + expf(-v)); }
+
+static inline float gelu_tanh_one(float v) {
+    const float sqrt_2_over_pi = 0.79788456080286535588f;
+    return 0.5f * v * (1.0f + tanhf(sqrt_2_over_pi * v * (1.0f + 0.044715f * v * v)));
+}
+
+void silu(float* x, int n) {
+    for (int i = 0; i < n; i++) x[i] = silu_one(x[i]);
+}
+
+void gelu_tanh(float* x, int n) {
+    for (int i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);
+}
+
+void silu_mul(float* gate, const float* up, int n) {
+    for (int i = 0; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
+}
+
+void gelu_tanh_mul(float* gate, const float* up, int n) {
+    for (int i = 0; i < n; i++) gate[i] = gelu_tanh_one(gate[i]) * up[i];
+}
+
+void vec_add(float* y, const float* x, int n) {
+    for (int i = 0; i < n; i++) y[i] += x[i];
+}
+
+void vec_mul(float* y, const float* x, int n) {
+    for (int i = 0; i < n; i++) y[i] *= x[i];
+}
+
+void vec_scale(float* y, float s, int n) {
+    for (int i = 0; i < n; i++) y[i] *= s;
+}
+
+#if defined(__wasm_simd128__)
+
+float vec_dot(const float* a, const float* b, int n) {
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12)));
+    }
+    const v128_t s = wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
+    float sum = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) +
+                wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+void vec_axpy(float* y, float a, const float* x, int n) {
+    const v128_t va = wasm_f32x4_splat(a);
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+#elif defined(__AVX2__) && defined(__FMA__)
+
+float vec_dot(const float* a, const float* b, int n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    const __m256 s = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float sum = _mm_cvtss_f32(h);
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+void vec_axpy(float* y, float a, const float* x, int n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+#else
+
+float vec_dot(const float* a, const float* b, int n) {
+    float s[8] = {0};  // independent partial sums: the compiler may vectorize them
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += a[i + k] * b[i + k];
+    float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+void vec_axpy(float* y, float a, const float* x, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+#endif

@@ -1,0 +1,94 @@
+// quants_impl: what the quants_*.cpp files share and nobody else needs: the ggml block
+// layouts, the layouts of the prepared activations, and the per-family kernels that
+// quants.cpp dispatches to.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "quants.h"
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#elif defined(__AVX2__) || defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+// ---- weight blocks, exactly as ggml stores them (fp16 scales kept as raw bits) ----
+enum { QK = 32, QK_K = 256 };
+
+struct block_q4_0 { uint16_t d; uint8_t qs[QK / 2]; };
+struct block_q4_1 { uint16_t d, m; uint8_t qs[QK / 2]; };
+struct block_q5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[QK / 2]; };
+struct block_q8_0 { uint16_t d; int8_t qs[QK]; };
+struct block_q4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
+struct block_q6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
+
+static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
+static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
+static_assert(sizeof(block_q5_0) == 22, "q5_0 layout");
+static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
+static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
+static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
+
+// ---- prepared activations ----
+// For the 32-value formats: x ~= d * qs, and s = d * sum(qs) (Q4_1's offset term needs it).
+// A float scale (not fp16 as in llama.cpp's q8_0) costs nothing here and loses less.
+struct act_q8 { float d, s; int8_t qs[QK]; };
+// For the k-quants: 256 values, x ~= d * qs, bsums = sums of qs over each 16 (Q4_K's mins).
+struct act_q8K { int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; float d; float pad_[3]; };
+
+static_assert(sizeof(act_q8) == 40, "act_q8 layout");
+static_assert(sizeof(act_q8K) == 304, "act_q8K layout");
+
+// ---- half precision (exact, branch-light; the FP16 library's method, as ggml uses) ----
+static inline float f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+// Without a hardware conversion the kernels look their block scales up in a 256 KB table
+// (as ggml does): a dozen integer operations per scale otherwise cost a fifth of a
+// Q4 kernel's time in wasm.
+extern float g_f16_table[1 << 16];
+
+static inline float f16_compute(uint16_t h) {
+    const uint32_t w = (uint32_t)h << 16;
+    const uint32_t sign = w & 0x80000000u;
+    const uint32_t two_w = w + w;
+    const float normalized = f32_from_bits((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float denormalized = f32_from_bits((two_w >> 17) | (126u << 23)) - 0.5f;
+    const uint32_t bits = two_w < (1u << 27) ? f32_bits(denormalized) : f32_bits(normalized);
+    return f32_from_bits(sign | bits);
+}
+
+static inline float f16_to_f32(uint16_t h) {
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    return g_f16_table[h];
+#endif
+}
+
+static inline float bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
+
+// Q4_K's 12 scale bytes hold eight 6-bit scales and eight 6-bit mins.
+static inline void q4_K_scale_min(const uint8_t* s, int j, int* sc, int* m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+// ---- per-family kernels (same contract as matmul_rows, weights as bytes of one row) ----
+typedef void matmul_fn(const uint8_t* w, size_t w_row_bytes, int64_t cols, const void* act,
+                       int n_tokens, float* y, int64_t y_stride, int64_t row_begin, int64_t row_end);
+
+matmul_fn matmul_q4_0, matmul_q4_1, matmul_q5_0, matmul_q8_0;   // quants_legacy.cpp
+matmul_fn matmul_q4_K, matmul_q6_K;                             // quants_kquants.cpp
+matmul_fn matmul_f32, matmul_f16, matmul_bf16;                  // quants_float.cpp
+
+// activation preparation (quants_act.cpp)
+void act_quantize_q8(const float* x, int64_t n, act_q8* out);
+void act_quantize_q8K(const float* x, int64_t n, act_q8K* out);

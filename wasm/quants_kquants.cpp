@@ -1,0 +1,194 @@
+// quants_kquants: kernels for the 256-value "k-quant" formats (Q4_K, Q6_K) against
+// activations quantized to act_q8K.
+//
+// Q4_K: 8 groups of 32, w = d*sc_j*q - dmin*m_j with q in [0, 15]:
+//   w . x = d*d_x * sum_j sc_j * (q_j . x_j)  -  dmin*d_x * sum_j m_j * sum(x_j)
+// Q6_K: 16 groups of 16, w = d*sc_j*(q - 32) with q in [0, 63]:
+//   w . x = d*d_x * sum_j sc_j * ((q_j - 32) . x_j)
+// The integer sums of a block stay exact; one float multiply per block applies d*d_x.
+#include "quants_tile.h"
+
+static inline void q4_K_scales(const uint8_t* packed, int sc[8], int m[8]) {
+    for (int j = 0; j < 8; j++) q4_K_scale_min(packed, j, &sc[j], &m[j]);
+}
+
+static inline int q4_K_min_sum(const act_q8K* x, const int m[8]) {
+    int s = 0;
+    for (int j = 0; j < 8; j++) s += m[j] * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
+    return s;
+}
+
+#if defined(__wasm_simd128__)
+
+// (a . b) over 16 bytes, products kept 2 to an i16 lane (|a| <= 63), then scaled to i32.
+static inline v128_t dot16_scaled(v128_t a, v128_t b, int scale) {
+    const v128_t p = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(a, b), wasm_i16x8_extmul_high_i8x16(a, b));
+    return wasm_i32x4_dot_i16x8(p, wasm_i16x8_splat((int16_t)scale));
+}
+
+// The same over 32 bytes with |a| <= 15, so 4 products fit an i16 lane.
+static inline v128_t dot32_scaled(v128_t a0, v128_t a1, const int8_t* x, int scale) {
+    const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 16);
+    v128_t p = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(a0, x0), wasm_i16x8_extmul_high_i8x16(a0, x0));
+    p = wasm_i16x8_add(p, wasm_i16x8_extmul_low_i8x16(a1, x1));
+    p = wasm_i16x8_add(p, wasm_i16x8_extmul_high_i8x16(a1, x1));
+    return wasm_i32x4_dot_i16x8(p, wasm_i16x8_splat((int16_t)scale));
+}
+
+static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
+    int sc[8], m[8];
+    q4_K_scales(w->scales, sc, m);
+    const v128_t low4 = wasm_i8x16_splat(0x0F);
+    v128_t isum = wasm_i32x4_splat(0);
+    for (int j = 0; j < 4; j++) {
+        const v128_t v0 = wasm_v128_load(w->qs + 32 * j), v1 = wasm_v128_load(w->qs + 32 * j + 16);
+        const int8_t* xq = x->qs + 64 * j;
+        isum = wasm_i32x4_add(isum, dot32_scaled(wasm_v128_and(v0, low4), wasm_v128_and(v1, low4), xq, sc[2 * j]));
+        isum = wasm_i32x4_add(isum, dot32_scaled(wasm_u8x16_shr(v0, 4), wasm_u8x16_shr(v1, 4), xq + 32, sc[2 * j + 1]));
+    }
+    const float dx = x->d;
+    a.v = wasm_f32x4_add(a.v, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(f16_to_f32(w->d) * dx)));
+    a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+}
+
+static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
+    const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    v128_t isum = wasm_i32x4_splat(0);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t* ql = w->ql + 64 * half;
+        const uint8_t* qh = w->qh + 32 * half;
+        const int8_t* sc = w->scales + 8 * half;
+        const int8_t* xq = x->qs + 128 * half;
+        for (int k = 0; k < 2; k++) {
+            const v128_t h = wasm_v128_load(qh + 16 * k);
+            const v128_t l0 = wasm_v128_load(ql + 16 * k), l1 = wasm_v128_load(ql + 32 + 16 * k);
+            const v128_t q1 = wasm_v128_or(wasm_v128_and(l0, low4), wasm_v128_and(wasm_i8x16_shl(h, 4), bits45));
+            const v128_t q2 = wasm_v128_or(wasm_v128_and(l1, low4), wasm_v128_and(wasm_i8x16_shl(h, 2), bits45));
+            const v128_t q3 = wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, bits45));
+            const v128_t q4 = wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), bits45));
+            const int8_t* xk = xq + 16 * k;
+            isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q1, k32), wasm_v128_load(xk), sc[k]));
+            isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q2, k32), wasm_v128_load(xk + 32), sc[k + 2]));
+            isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q3, k32), wasm_v128_load(xk + 64), sc[k + 4]));
+            isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q4, k32), wasm_v128_load(xk + 96), sc[k + 6]));
+        }
+    }
+    a.v = wasm_f32x4_add(a.v, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(f16_to_f32(w->d) * x->d)));
+}
+
+#elif defined(__AVX2__) && defined(__FMA__)
+
+static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
+    int sc[8], m[8];
+    q4_K_scales(w->scales, sc, m);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i isum = _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i*)(w->qs + 32 * j));
+        const __m256i x0 = _mm256_loadu_si256((const __m256i*)(x->qs + 64 * j));
+        const __m256i x1 = _mm256_loadu_si256((const __m256i*)(x->qs + 64 * j + 32));
+        // q <= 15: the unsigned-by-signed pair sums cannot saturate
+        const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(v, low4), x0);
+        const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), x1);
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16((short)sc[2 * j])));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)sc[2 * j + 1])));
+    }
+    const float dx = x->d;
+    a.v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16_to_f32(w->d) * dx), a.v);
+    a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+}
+
+static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+    __m256i isum = _mm256_setzero_si256();
+    for (int half = 0; half < 2; half++) {
+        const uint8_t* ql = w->ql + 64 * half;
+        const int8_t* sc = w->scales + 8 * half;
+        const int8_t* xq = x->qs + 128 * half;
+        const __m256i h = _mm256_loadu_si256((const __m256i*)(w->qh + 32 * half));
+        const __m256i l0 = _mm256_loadu_si256((const __m256i*)ql);
+        const __m256i l1 = _mm256_loadu_si256((const __m256i*)(ql + 32));
+        const __m256i q[4] = {
+            _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bits45)),
+            _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), bits45)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(h, bits45)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                            _mm256_and_si256(_mm256_srli_epi16(h, 2), bits45)),
+        };
+        for (int i = 0; i < 4; i++) {
+            const __m256i xv = _mm256_loadu_si256((const __m256i*)(xq + 32 * i));
+            // (q - 32) . x as q . x - 32 . x: q <= 63 keeps maddubs below saturation
+            const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(q[i], xv), _mm256_maddubs_epi16(k32, xv));
+            const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[2 * i + 1]), _mm_set1_epi16(sc[2 * i]));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
+        }
+    }
+    a.v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16_to_f32(w->d) * x->d), a.v);
+}
+
+#else
+
+static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
+    int sc[8], m[8];
+    q4_K_scales(w->scales, sc, m);
+    int isum = 0;
+    for (int j = 0; j < 4; j++) {
+        const uint8_t* q = w->qs + 32 * j;
+        const int8_t* xq = x->qs + 64 * j;
+        int lo = 0, hi = 0;
+        for (int l = 0; l < 32; l++) {
+            lo += (q[l] & 0x0F) * xq[l];
+            hi += (q[l] >> 4) * xq[l + 32];
+        }
+        isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
+    }
+    const float dx = x->d;
+    a.s += f16_to_f32(w->d) * dx * (float)isum - f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+}
+
+static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
+    int isum = 0;
+    for (int half = 0; half < 2; half++) {
+        const uint8_t* ql = w->ql + 64 * half;
+        const uint8_t* qh = w->qh + 32 * half;
+        const int8_t* sc = w->scales + 8 * half;
+        const int8_t* xq = x->qs + 128 * half;
+        for (int k = 0; k < 2; k++) {
+            int s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+            for (int l = 16 * k; l < 16 * k + 16; l++) {
+                s1 += (((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32) * xq[l];
+                s2 += (((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32) * xq[l + 32];
+                s3 += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * xq[l + 64];
+                s4 += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * xq[l + 96];
+            }
+            isum += sc[k] * s1 + sc[k + 2] * s2 + sc[k + 4] * s3 + sc[k + 6] * s4;
+        }
+    }
+    a.s += f16_to_f32(w->d) * x->d * (float)isum;
+}
+
+#endif
+
+struct fmt_q4_K {
+    typedef block_q4_K block;
+    typedef act_q8K act;
+    enum { values = QK_K };
+    static inline void dot(const block* w, const act* x, acc& a) { q4_K_dot(w, x, a); }
+};
+
+struct fmt_q6_K {
+    typedef block_q6_K block;
+    typedef act_q8K act;
+    enum { values = QK_K };
+    static inline void dot(const block* w, const act* x, acc& a) { q6_K_dot(w, x, a); }
+};
+
+void matmul_q4_K(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q4_K>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void matmul_q6_K(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q6_K>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}

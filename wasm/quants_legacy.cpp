@@ -1,0 +1,194 @@
+// quants_legacy: kernels for the 32-value block formats (Q4_0, Q4_1, Q5_0, Q8_0) against
+// activations quantized to act_q8. Each format only says how to unpack a block into 32
+// signed bytes; the integer dot product and the tile loop are shared.
+//
+// Per block: w . x = d_w * d_x * sum(q_w * q_x)  (+ m_w * d_x * sum(q_x) for Q4_1).
+#include "quants_tile.h"
+
+#if defined(__wasm_simd128__)
+
+struct i8x32 { v128_t lo, hi; };  // values 0..15 and 16..31
+
+static inline i8x32 i8x32_load(const int8_t* p) { return {wasm_v128_load(p), wasm_v128_load(p + 16)}; }
+
+static inline i8x32 nibbles(const uint8_t* qs) {
+    const v128_t v = wasm_v128_load(qs);
+    return {wasm_v128_and(v, wasm_i8x16_splat(0x0F)), wasm_u8x16_shr(v, 4)};
+}
+
+// Both sides widened to i16, then pairwise multiply-adds. The activation half is the same
+// for every row of a tile: the compiler computes it once per block.
+static inline v128_t dot16(v128_t w, v128_t x) {
+    return wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(x)),
+                          wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(x)));
+}
+
+static inline v128_t dot_i8(i8x32 w, i8x32 x) { return wasm_i32x4_add(dot16(w.lo, x.lo), dot16(w.hi, x.hi)); }
+
+static inline accv madd(accv a, v128_t isum, float scale) {
+    return wasm_f32x4_add(a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(scale)));
+}
+
+static inline i8x32 offset(i8x32 q, int8_t o) {
+    return {wasm_i8x16_sub(q.lo, wasm_i8x16_splat(o)), wasm_i8x16_sub(q.hi, wasm_i8x16_splat(o))};
+}
+
+// Bit j of qh becomes 0x10 in byte j.
+static inline i8x32 high_bits(const uint8_t* qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const v128_t all = wasm_i32x4_splat((int32_t)bits);
+    const v128_t mask = wasm_i8x16_const(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const v128_t lo = wasm_i8x16_swizzle(all, wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    const v128_t hi = wasm_i8x16_swizzle(all, wasm_i8x16_const(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const v128_t b4 = wasm_i8x16_splat(0x10);
+    return {wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, mask), mask), b4),
+            wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, mask), mask), b4)};
+}
+
+static inline i8x32 or_bits(i8x32 a, i8x32 b) { return {wasm_v128_or(a.lo, b.lo), wasm_v128_or(a.hi, b.hi)}; }
+
+#elif defined(__AVX2__) && defined(__FMA__)
+
+struct i8x32 { __m256i v; };
+
+static inline i8x32 i8x32_load(const int8_t* p) { return {_mm256_loadu_si256((const __m256i*)p)}; }
+
+static inline i8x32 nibbles(const uint8_t* qs) {
+    const __m128i v = _mm_loadu_si128((const __m128i*)qs);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
+    return {_mm256_and_si256(both, _mm256_set1_epi8(0x0F))};
+}
+
+// |x| <= 127 (act_q8), so the unsigned-by-signed multiply cannot saturate.
+static inline __m256i dot_i8(i8x32 w, i8x32 x) {
+    const __m256i aw = _mm256_sign_epi8(w.v, w.v);
+    const __m256i sx = _mm256_sign_epi8(x.v, w.v);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
+}
+
+static inline accv madd(accv a, __m256i isum, float scale) {
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(scale), a);
+}
+
+static inline i8x32 offset(i8x32 q, int8_t o) { return {_mm256_sub_epi8(q.v, _mm256_set1_epi8(o))}; }
+
+// Bit j of qh becomes 0x10 in byte j.
+static inline i8x32 high_bits(const uint8_t* qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)bits),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)),
+                                          _mm256_set1_epi64x(-1));
+    return {_mm256_and_si256(set, _mm256_set1_epi8(0x10))};
+}
+
+static inline i8x32 or_bits(i8x32 a, i8x32 b) { return {_mm256_or_si256(a.v, b.v)}; }
+
+#else
+
+struct i8x32 { int8_t q[QK]; };
+
+static inline i8x32 i8x32_load(const int8_t* p) {
+    i8x32 r;
+    memcpy(r.q, p, QK);
+    return r;
+}
+
+static inline i8x32 nibbles(const uint8_t* qs) {
+    i8x32 r;
+    for (int j = 0; j < QK / 2; j++) {
+        r.q[j] = (int8_t)(qs[j] & 0x0F);
+        r.q[j + QK / 2] = (int8_t)(qs[j] >> 4);
+    }
+    return r;
+}
+
+static inline int dot_i8(const i8x32& w, const i8x32& x) {
+    int s = 0;
+    for (int j = 0; j < QK; j++) s += w.q[j] * x.q[j];
+    return s;
+}
+
+static inline accv madd(accv a, int isum, float scale) { return a + (float)isum * scale; }
+
+static inline i8x32 offset(i8x32 q, int8_t o) {
+    for (int j = 0; j < QK; j++) q.q[j] = (int8_t)(q.q[j] - o);
+    return q;
+}
+
+static inline i8x32 high_bits(const uint8_t* qh) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    i8x32 r;
+    for (int j = 0; j < QK; j++) r.q[j] = (int8_t)(((bits >> j) & 1) << 4);
+    return r;
+}
+
+static inline i8x32 or_bits(i8x32 a, const i8x32& b) {
+    for (int j = 0; j < QK; j++) a.q[j] = (int8_t)(a.q[j] | b.q[j]);
+    return a;
+}
+
+#endif
+
+struct fmt_q4_0 {
+    typedef block_q4_0 block;
+    typedef act_q8 act;
+    enum { values = QK };
+    static inline void dot(const block* w, const act* x, acc& a) {
+        const i8x32 q = offset(nibbles(w->qs), 8);
+        a.v = madd(a.v, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+    }
+};
+
+struct fmt_q4_1 {
+    typedef block_q4_1 block;
+    typedef act_q8 act;
+    enum { values = QK };
+    static inline void dot(const block* w, const act* x, acc& a) {
+        a.v = madd(a.v, dot_i8(nibbles(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+        a.s += f16_to_f32(w->m) * x->s;
+    }
+};
+
+struct fmt_q5_0 {
+    typedef block_q5_0 block;
+    typedef act_q8 act;
+    enum { values = QK };
+    static inline void dot(const block* w, const act* x, acc& a) {
+        const i8x32 q = offset(or_bits(nibbles(w->qs), high_bits(w->qh)), 16);
+        a.v = madd(a.v, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+    }
+};
+
+struct fmt_q8_0 {
+    typedef block_q8_0 block;
+    typedef act_q8 act;
+    enum { values = QK };
+    static inline void dot(const block* w, const act* x, acc& a) {
+        a.v = madd(a.v, dot_i8(i8x32_load(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+    }
+};
+
+void matmul_q4_0(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q4_0>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void matmul_q4_1(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q4_1>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void matmul_q5_0(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q5_0>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void matmul_q8_0(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q8_0>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}

@@ -1,0 +1,85 @@
+// quants_tile: the loop shared by every quantized format. A format supplies its block type,
+// its activation type, and `dot(weight block, activation block, acc&)`; this file walks a
+// tile of NR rows x NT tokens block by block.
+//
+// Order matters for speed: a group of rows is finished for every token before the next
+// group starts, so each weight byte comes from memory once per call (the rows stay in L1
+// while the tokens, whose activations sit in L2, go by). Several rows per tile keep
+// independent chains of arithmetic in flight and share the activation loads; several tokens
+// per tile (prefill) share each unpacked weight block.
+#pragma once
+#include "quants_impl.h"
+
+// A running dot product: a SIMD vector of partial sums plus a scalar part (terms that come
+// once per block, such as Q4_1's offsets or a k-quant block's total).
+#if defined(__wasm_simd128__)
+typedef v128_t accv;
+static inline accv accv_zero() { return wasm_f32x4_splat(0.0f); }
+static inline float accv_sum(accv v) {
+    v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(v, 0);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+typedef __m256 accv;
+static inline accv accv_zero() { return _mm256_setzero_ps(); }
+static inline float accv_sum(accv v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#else
+typedef float accv;
+static inline accv accv_zero() { return 0.0f; }
+static inline float accv_sum(accv v) { return v; }
+#endif
+
+#define UNROLL _Pragma("GCC unroll 16")
+
+struct acc {
+    accv v;
+    float s;
+};
+
+template <class F, int NR, int NT>
+static void tile_run(const uint8_t* w, size_t w_row_bytes, const typename F::act* x, int64_t x_stride,
+                     int64_t nb, float* y, int64_t y_stride) {
+    // Fully unrolled, so that the accumulators live in registers.
+    acc a[NR][NT];
+    UNROLL for (int r = 0; r < NR; r++)
+        UNROLL for (int t = 0; t < NT; t++) a[r][t] = acc{accv_zero(), 0.0f};
+    for (int64_t b = 0; b < nb; b++) {
+        UNROLL for (int r = 0; r < NR; r++) {
+            const typename F::block* wb = (const typename F::block*)(w + r * w_row_bytes) + b;
+            UNROLL for (int t = 0; t < NT; t++) F::dot(wb, x + t * x_stride + b, a[r][t]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int t = 0; t < NT; t++) y[t * y_stride + r] = accv_sum(a[r][t].v) + a[r][t].s;
+}
+
+// Tiles: 4 rows x 1 token for decode; 2 rows x 4 tokens for prompts (more would spill the
+// 16 vector registers of x86, which is also what V8 maps wasm onto).
+template <class F, int NR>
+static void rows_run(const uint8_t* w, size_t w_row_bytes, const typename F::act* x, int64_t nb,
+                     int n_tokens, float* y, int64_t y_stride) {
+    int t = 0;
+    if constexpr (NR <= 2)
+        for (; t + 4 <= n_tokens; t += 4)
+            tile_run<F, NR, 4>(w, w_row_bytes, x + t * nb, nb, nb, y + t * y_stride, y_stride);
+    for (; t < n_tokens; t++) tile_run<F, NR, 1>(w, w_row_bytes, x + t * nb, nb, nb, y + t * y_stride, y_stride);
+}
+
+template <class F>
+static void tile_matmul(const uint8_t* w, size_t w_row_bytes, int64_t cols, const void* act,
+                        int n_tokens, float* y, int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    const int64_t nb = cols / F::values;
+    const typename F::act* x = (const typename F::act*)act;
+    int64_t r = row_begin;
+    if (n_tokens < 4)
+        for (; r + 4 <= row_end; r += 4) rows_run<F, 4>(w + r * w_row_bytes, w_row_bytes, x, nb, n_tokens, y + r, y_stride);
+    else
+        for (; r + 2 <= row_end; r += 2) rows_run<F, 2>(w + r * w_row_bytes, w_row_bytes, x, nb, n_tokens, y + r, y_stride);
+    for (; r < row_end; r++) rows_run<F, 1>(w + r * w_row_bytes, w_row_bytes, x, nb, n_tokens, y + r, y_stride);
+}

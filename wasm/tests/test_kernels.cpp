@@ -1,0 +1,340 @@
+// test_kernels: every quantized format's matmul_rows and every float op against a plain
+// double-precision reference on random data. The same source runs natively and under Node.js
+// (em++ -msimd128), so each SIMD path is checked by the build that compiles it.
+//
+//   test_kernels            run the checks; the last line is "N passed, M failed"
+//   test_kernels --bench [TYPE]   also print kernel throughput (GB/s of weight bytes),
+//                                 for every supported type or only TYPE (e.g. Q4_K)
+//
+// Tolerances, all relative to the norm of the reference vector (||y - ref|| / ||ref||):
+//   1e-5  against a reference that uses the same quantized activations (integer paths exact,
+//         only float rounding of the per-block scales and sums differs)
+//   2e-2  against the float activations (what 8-bit activations cost; ~0.5% expected)
+//   1e-5  float weights (F32/F16/BF16) and the float ops
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <string>
+#include <vector>
+
+#include "../ops.h"
+#include "../quants.h"
+#include "../quants_impl.h"
+
+static int g_passed = 0, g_failed = 0;
+
+static void check(bool ok, const char* what, double err, double tol) {
+    if (ok) {
+        g_passed++;
+    } else {
+        g_failed++;
+        printf("FAIL %s: error %.3g > tolerance %.3g\n", what, err, tol);
+    }
+}
+
+// Deterministic xorshift so that native and wasm runs see the same data.
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rand_u32() {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (uint32_t)(g_rng >> 16);
+}
+static float rand_uniform() { return (float)rand_u32() / 4294967296.0f; }            // [0, 1)
+static float rand_normal() {                                                         // Box-Muller
+    const float u = rand_uniform() + 1e-7f, v = rand_uniform();
+    return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
+}
+
+static double rel_err(const double* ref, const float* got, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += (got[i] - ref[i]) * (got[i] - ref[i]);
+        den += ref[i] * ref[i];
+    }
+    return sqrt(num) / (sqrt(den) + 1e-30);
+}
+
+// Random bytes are valid blocks of every format except for their float scales, which get
+// realistic magnitudes here.
+static void fill_weights(int type, uint8_t* w, int64_t rows, int64_t cols) {
+    const size_t rb = row_bytes(type, cols);
+    for (size_t i = 0; i < rb * rows; i++) w[i] = (uint8_t)rand_u32();
+    const int64_t n = rows * cols;
+    switch (type) {
+    case GGML_TYPE_F32: for (int64_t i = 0; i < n; i++) ((float*)w)[i] = rand_normal(); break;
+    case GGML_TYPE_F16: for (int64_t i = 0; i < n; i++) ((uint16_t*)w)[i] = fp32_to_fp16(rand_normal()); break;
+    case GGML_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t*)w)[i] = (uint16_t)(f32_bits(rand_normal()) >> 16);
+        break;
+    case GGML_TYPE_Q4_0: for (int64_t i = 0; i < n / QK; i++) ((block_q4_0*)w)[i].d = fp32_to_fp16(0.01f + 0.02f * rand_uniform()); break;
+    case GGML_TYPE_Q4_1:
+        for (int64_t i = 0; i < n / QK; i++) {
+            ((block_q4_1*)w)[i].d = fp32_to_fp16(0.01f + 0.02f * rand_uniform());
+            ((block_q4_1*)w)[i].m = fp32_to_fp16(-0.15f + 0.1f * rand_uniform());
+        }
+        break;
+    case GGML_TYPE_Q5_0: for (int64_t i = 0; i < n / QK; i++) ((block_q5_0*)w)[i].d = fp32_to_fp16(0.005f + 0.01f * rand_uniform()); break;
+    case GGML_TYPE_Q8_0: for (int64_t i = 0; i < n / QK; i++) ((block_q8_0*)w)[i].d = fp32_to_fp16(0.001f + 0.002f * rand_uniform()); break;
+    case GGML_TYPE_Q4_K:
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            ((block_q4_K*)w)[i].d = fp32_to_fp16(0.001f + 0.001f * rand_uniform());
+            ((block_q4_K*)w)[i].dmin = fp32_to_fp16(0.001f + 0.001f * rand_uniform());
+        }
+        break;
+    case GGML_TYPE_Q6_K: for (int64_t i = 0; i < n / QK_K; i++) ((block_q6_K*)w)[i].d = fp32_to_fp16(0.0001f + 0.0002f * rand_uniform()); break;
+    }
+}
+
+// The activations the kernel really multiplies with, back to float.
+static void act_dequantize(int wtype, const void* act, int n_tokens, int64_t cols, float* out) {
+    const int64_t n = (int64_t)n_tokens * cols;
+    if (wtype == GGML_TYPE_Q4_K || wtype == GGML_TYPE_Q6_K) {
+        const act_q8K* a = (const act_q8K*)act;
+        for (int64_t i = 0; i < n; i++) out[i] = a[i / QK_K].d * a[i / QK_K].qs[i % QK_K];
+    } else if (wtype == GGML_TYPE_Q4_0 || wtype == GGML_TYPE_Q4_1 || wtype == GGML_TYPE_Q5_0 || wtype == GGML_TYPE_Q8_0) {
+        const act_q8* a = (const act_q8*)act;
+        for (int64_t i = 0; i < n; i++) out[i] = a[i / QK].d * a[i / QK].qs[i % QK];
+    } else {
+        memcpy(out, act, (size_t)n * sizeof(float));
+    }
+}
+
+static bool act_is_quantized(int wtype) {
+    return !(wtype == GGML_TYPE_F32 || wtype == GGML_TYPE_F16 || wtype == GGML_TYPE_BF16);
+}
+
+// y (n_tokens, rows) = W x for rows [r0, r1) in a y with stride; everything else must stay untouched.
+static void test_matmul(int type, int64_t rows, int64_t cols, int n_tokens, int64_t r0, int64_t r1) {
+    const size_t rb = row_bytes(type, cols);
+    std::vector<uint8_t> w(rb * rows);
+    fill_weights(type, w.data(), rows, cols);
+    std::vector<float> x((size_t)n_tokens * cols);
+    for (auto& v : x) v = rand_normal();
+
+    std::vector<uint8_t> act(act_bytes(type, n_tokens, cols));
+    act_prepare(type, x.data(), n_tokens, cols, act.data());
+    std::vector<float> xq((size_t)n_tokens * cols);
+    act_dequantize(type, act.data(), n_tokens, cols, xq.data());
+
+    const int64_t y_stride = rows + 3;
+    const float sentinel = 1234.5f;
+    std::vector<float> y((size_t)n_tokens * y_stride, sentinel);
+    matmul_rows(type, w.data(), cols, act.data(), n_tokens, y.data(), y_stride, r0, r1);
+
+    std::vector<float> wf(cols);
+    std::vector<double> ref_q, ref_x;
+    std::vector<float> got;
+    bool untouched = true;
+    for (int t = 0; t < n_tokens; t++) {
+        for (int64_t r = 0; r < y_stride; r++) {
+            const float v = y[t * y_stride + r];
+            if (r < r0 || r >= r1) {
+                untouched = untouched && v == sentinel;
+                continue;
+            }
+            dequantize_row(type, w.data() + r * rb, wf.data(), cols);
+            double sq = 0, sx = 0;
+            for (int64_t c = 0; c < cols; c++) {
+                sq += (double)wf[c] * xq[t * cols + c];
+                sx += (double)wf[c] * x[t * cols + c];
+            }
+            ref_q.push_back(sq);
+            ref_x.push_back(sx);
+            got.push_back(v);
+        }
+    }
+    char what[128];
+    snprintf(what, sizeof what, "matmul %s rows %lld-%lld of %lld, cols %lld, tokens %d", type_name(type),
+             (long long)r0, (long long)r1, (long long)rows, (long long)cols, n_tokens);
+    const double eq = rel_err(ref_q.data(), got.data(), got.size());
+    const double ex = rel_err(ref_x.data(), got.data(), got.size());
+    check(eq <= 1e-5, (std::string(what) + " (same activations)").c_str(), eq, 1e-5);
+    const double tol_x = act_is_quantized(type) ? 2e-2 : 1e-5;
+    check(ex <= tol_x, (std::string(what) + " (float activations)").c_str(), ex, tol_x);
+    check(untouched, (std::string(what) + " (writes only its rows)").c_str(), 1, 0);
+}
+
+static const int k_types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+                              GGML_TYPE_Q5_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+
+static void test_matmuls() {
+    for (int type : k_types) {
+        for (int n_tokens : {1, 2, 3, 4, 7, 9}) test_matmul(type, 13, 512, n_tokens, 0, 13);
+        test_matmul(type, 13, 768, 1, 3, 11);
+        test_matmul(type, 13, 768, 6, 5, 6);
+        test_matmul(type, 8, 256, 5, 0, 8);
+    }
+}
+
+// Every half-precision value: decoding against ldexp, and encoding back to the same bits.
+static void test_fp16() {
+    int bad_decode = 0, bad_round_trip = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        const int e = (h >> 10) & 31, m = h & 1023;
+        const float sign = (h & 0x8000) ? -1.0f : 1.0f;
+        const float f = fp16_to_fp32((uint16_t)h);
+        if (e == 31) {
+            if (m ? !isnan(f) : f != sign * INFINITY) bad_decode++;
+            continue;
+        }
+        const float ref = sign * (e ? ldexpf((float)(m + 1024), e - 25) : ldexpf((float)m, -24));
+        if (f != ref || signbit(f) != signbit(ref)) bad_decode++;
+        if (fp32_to_fp16(f) != h) bad_round_trip++;
+    }
+    check(bad_decode == 0, "fp16 decode of all 65536 values", bad_decode, 0);
+    check(bad_round_trip == 0, "fp16 encode round trip", bad_round_trip, 0);
+    check(fp32_to_fp16(1.0f + 1.0f / 2048.0f) == 0x3C00, "fp16 rounds ties to even", 1, 0);
+    check(fp32_to_fp16(1e6f) == 0x7C00, "fp16 overflows to inf", 1, 0);
+    check(bf16_to_fp32(0x3FC0) == 1.5f, "bf16 decode", 1, 0);
+}
+
+static void test_type_table() {
+    int bs = 0, bb = 0;
+    check(type_block_info(GGML_TYPE_Q4_K, &bs, &bb) && bs == 256 && bb == 144, "Q4_K geometry", 1, 0);
+    check(!type_block_info(4, &bs, &bb) && !type_block_info(-1, &bs, &bb) && !type_block_info(999, &bs, &bb),
+          "retired and out-of-range type ids", 1, 0);
+    check(row_bytes(GGML_TYPE_Q6_K, 512) == 420 && row_bytes(GGML_TYPE_BF16, 10) == 20, "row_bytes", 1, 0);
+    check(strcmp(type_name(GGML_TYPE_Q5_0), "Q5_0") == 0 && strcmp(type_name(5), "unknown") == 0, "type_name", 1, 0);
+    check(type_supported(GGML_TYPE_Q6_K) && !type_supported(GGML_TYPE_Q5_K), "type_supported", 1, 0);
+}
+
+static void check_close(const char* what, const std::vector<double>& ref, const float* got, double tol) {
+    const double e = rel_err(ref.data(), got, ref.size());
+    check(e <= tol, what, e, tol);
+}
+
+static void test_ops() {
+    const int n = 67;  // odd: exercises every SIMD tail
+    std::vector<float> a(n), b(n), y(n);
+    std::vector<double> ref(n);
+    for (int i = 0; i < n; i++) a[i] = rand_normal(), b[i] = rand_normal();
+
+    {
+        double ss = 0;
+        for (int i = 0; i < n; i++) ss += (double)a[i] * a[i];
+        const double s = 1.0 / sqrt(ss / n + 1e-6);
+        for (int i = 0; i < n; i++) ref[i] = a[i] * s * b[i];
+        rmsnorm(y.data(), a.data(), b.data(), n, 1e-6f);
+        check_close("rmsnorm", ref, y.data(), 1e-6);
+    }
+    for (bool neox : {false, true}) {
+        const int heads = 3, head_dim = 64, n_rot = 64, pos = 37;
+        const float base = 10000.0f;
+        std::vector<float> cs(n_rot), v(heads * head_dim);
+        std::vector<double> r(heads * head_dim);
+        for (auto& e : v) e = rand_normal();
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < n_rot / 2; i++) {
+                const int i0 = h * head_dim + (neox ? i : 2 * i), i1 = h * head_dim + (neox ? i + n_rot / 2 : 2 * i + 1);
+                const double th = pos * pow(base, -2.0 * i / n_rot);
+                r[i0] = v[i0] * cos(th) - v[i1] * sin(th);
+                r[i1] = v[i0] * sin(th) + v[i1] * cos(th);
+            }
+        rope_table(cs.data(), pos, n_rot, base);
+        rope_apply(v.data(), heads, head_dim, n_rot, cs.data(), neox);
+        check_close(neox ? "rope neox" : "rope normal", r, v.data(), 1e-5);
+    }
+    {
+        double mx = -1e30, sum = 0;
+        for (int i = 0; i < n; i++) mx = fmax(mx, a[i] * 10.0);
+        for (int i = 0; i < n; i++) sum += exp(a[i] * 10.0 - mx);
+        for (int i = 0; i < n; i++) ref[i] = exp(a[i] * 10.0 - mx) / sum, y[i] = a[i] * 10.0f;
+        softmax(y.data(), n);
+        check_close("softmax", ref, y.data(), 1e-6);
+    }
+    {
+        for (int i = 0; i < n; i++) ref[i] = a[i] / (1 + exp(-(double)a[i])) * b[i], y[i] = a[i];
+        silu_mul(y.data(), b.data(), n);
+        check_close("silu_mul", ref, y.data(), 1e-6);
+        for (int i = 0; i < n; i++) ref[i] = a[i] / (1 + exp(-(double)a[i])), y[i] = a[i];
+        silu(y.data(), n);
+        check_close("silu", ref, y.data(), 1e-6);
+        auto gelu = [](double v) { return 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); };
+        for (int i = 0; i < n; i++) ref[i] = gelu(a[i]) * b[i], y[i] = a[i];
+        gelu_tanh_mul(y.data(), b.data(), n);
+        check_close("gelu_tanh_mul", ref, y.data(), 1e-6);
+        for (int i = 0; i < n; i++) ref[i] = gelu(a[i]), y[i] = a[i];
+        gelu_tanh(y.data(), n);
+        check_close("gelu_tanh", ref, y.data(), 1e-6);
+    }
+    {
+        for (int i = 0; i < n; i++) ref[i] = (double)a[i] + b[i], y[i] = a[i];
+        vec_add(y.data(), b.data(), n);
+        check_close("vec_add", ref, y.data(), 1e-7);
+        for (int i = 0; i < n; i++) ref[i] = (double)a[i] * b[i], y[i] = a[i];
+        vec_mul(y.data(), b.data(), n);
+        check_close("vec_mul", ref, y.data(), 1e-7);
+        for (int i = 0; i < n; i++) ref[i] = a[i] * 0.3, y[i] = a[i];
+        vec_scale(y.data(), 0.3f, n);
+        check_close("vec_scale", ref, y.data(), 1e-7);
+        for (int i = 0; i < n; i++) ref[i] = a[i] + 0.7 * b[i], y[i] = a[i];
+        vec_axpy(y.data(), 0.7f, b.data(), n);
+        check_close("vec_axpy", ref, y.data(), 1e-6);
+        for (int len : {0, 5, 16, 67}) {
+            double d = 0;
+            for (int i = 0; i < len; i++) d += (double)a[i] * b[i];
+            const float got = vec_dot(a.data(), b.data(), len);
+            const double e = fabs(got - d) / (sqrt((double)len) + 1e-30);
+            check(e <= 1e-6, "vec_dot", e, 1e-6);
+        }
+    }
+}
+
+// ---- benchmark ----
+
+// Processor time, not wall time: on a shared machine other work then distorts less.
+#if defined(__EMSCRIPTEN__)
+#include <emscripten.h>
+EM_JS(double, now_s, (), {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+});
+#else
+static double now_s() { return (double)clock() / CLOCKS_PER_SEC; }
+#endif
+
+// Weights much larger than the caches, walked matrix by matrix as a forward pass would.
+static void bench_type(int type) {
+    const int64_t cols = 1024, rows_per = 1024;
+    const size_t rb = row_bytes(type, cols);
+    const size_t mat_bytes = rb * rows_per;
+    const int n_mats = (int)((96u << 20) / mat_bytes) + 1;
+    std::vector<uint8_t> w(mat_bytes * n_mats);
+    fill_weights(type, w.data(), rows_per * n_mats, cols);
+    for (int n_tokens : {1, 32}) {
+        std::vector<float> x((size_t)n_tokens * cols), y((size_t)n_tokens * rows_per);
+        for (auto& v : x) v = rand_normal();
+        std::vector<uint8_t> act(act_bytes(type, n_tokens, cols));
+        act_prepare(type, x.data(), n_tokens, cols, act.data());
+        const int block_rows = 16;  // one call per block of rows, as the engine calls it
+        double best = 1e30;
+        for (int rep = 0; rep < (n_tokens == 1 ? 5 : 2); rep++) {
+            const double t0 = now_s();
+            for (int m = 0; m < n_mats; m++)
+                for (int64_t r = 0; r < rows_per; r += block_rows)
+                    matmul_rows(type, w.data() + m * mat_bytes, cols, act.data(), n_tokens, y.data(), rows_per, r,
+                                r + block_rows);
+            best = fmin(best, now_s() - t0);
+        }
+        const double gbs = (double)w.size() * n_tokens / best / 1e9;
+        printf("bench %-5s tokens %2d: %6.2f GB/s of weights per token (%6.1f tokens/s per 100 MB)\n",
+               type_name(type), n_tokens, gbs, gbs * 10.0);
+    }
+}
+
+int main(int argc, char** argv) {
+    const bool bench = argc > 1 && strcmp(argv[1], "--bench") == 0;
+    const char* only = argc > 2 ? argv[2] : nullptr;
+    test_type_table();
+    test_fp16();
+    test_matmuls();
+    test_ops();
+    if (bench)
+        for (int type : k_types)
+            if (!only || strcmp(only, type_name(type)) == 0) bench_type(type);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
