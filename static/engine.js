@@ -26,34 +26,43 @@ async function node_prepare(jsUrl) {
   return fileURLToPath;
 }
 
+// The mt build's memory, made here so that this thread can always see its current size: it is
+// shared and may grow from any thread, which leaves the glue's views on this one stale. The
+// limits are those the build declares (16 MiB initial, -sMAXIMUM_MEMORY=4GB in wasm/Makefile).
+const shared_memory = () => new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
+
 // Starts one build of the engine. `build` is "simd", "mt", "scalar" or "debug"; by default the
-// files are looked up in build/wasm/ of the repository. `threads` is the most the mt build may
+// files are looked up in build/wasm/ of the repository (workerUrl: the mt build's pthread
+// script, when its name is not jsUrl's with .worker.js). `threads` is the most the mt build may
 // use: its Web Workers are made up front, because a thread cannot start while wasm is running.
-export async function loadEngine({ build = "simd", wasmUrl, jsUrl, wasmBinary, threads = 1 } = {}) {
+export async function loadEngine({ build = "simd", wasmUrl, jsUrl, workerUrl, wasmBinary, threads = 1 } = {}) {
   jsUrl = String(jsUrl ?? new URL(`../build/wasm/wasmlm-${build}.js`, import.meta.url));
   wasmUrl = String(wasmUrl ?? jsUrl.replace(/\.js$/, ".wasm"));
-  let workerUrl = jsUrl.replace(/\.js$/, ".worker.js");
+  workerUrl = String(workerUrl ?? jsUrl.replace(/\.js$/, ".worker.js"));
   if (IS_NODE) {
     const toPath = await node_prepare(jsUrl);
     const { readFile } = await import("node:fs/promises");
     wasmBinary ??= await readFile(toPath(wasmUrl));
-    workerUrl = toPath(jsUrl.replace(/\.js$/, ".worker.cjs")); // see wasm/Makefile
+    workerUrl = toPath(workerUrl.replace(/\.js$/, ".cjs")); // Node needs it as CommonJS: see wasm/Makefile
   }
+  const memory = build === "mt" ? shared_memory() : null;
   const { default: createWasmlm } = await import(jsUrl);
   const m = await createWasmlm({
     wasmBinary,
+    wasmMemory: memory ?? undefined,
     locateFile: (path) => (path.endsWith(".wasm") ? wasmUrl : path.endsWith(".worker.js") ? workerUrl : new URL(path, jsUrl).href),
     mainScriptUrlOrBlob: jsUrl, // what each pthread worker imports
     pthreadPoolSize: Math.max(1, threads - 1),
   });
-  return new Engine(m, build, threads);
+  return new Engine(m, build, threads, memory);
 }
 
 const utf8_encoder = new TextEncoder();
 
 class Engine {
-  constructor(m, build, threads) {
+  constructor(m, build, threads, memory) {
     this.m = m;
+    this.memory = memory; // the mt build's shared memory, else null
     this.build = build;
     this.threads = threads;
     this.e = 0;           // wl_engine*
@@ -63,7 +72,9 @@ class Engine {
 
   malloc(n) { return this.m._malloc(n) >>> 0; }
   free(p) { this.m._free(p); }
-  heap() { return this.m.HEAPU8; } // the current view; growth makes a new one
+  // The memory as it is now: growth replaces the buffer, so take views afresh after each call.
+  buffer() { return this.memory ? this.memory.buffer : this.m.HEAPU8.buffer; }
+  heap() { return new Uint8Array(this.buffer()); }
 
   fail(code) {
     return new EngineError(code < 0 ? code : null, this.m.UTF8ToString(this.m._wl_last_error()));
@@ -124,7 +135,7 @@ class Engine {
       const outPtr = textPtr + bytes.length + (4 - (bytes.length % 4)) % 4;
       this.heap().set(bytes, textPtr);
       const n = this.check(this.m._wl_tokenize(e, textPtr, bytes.length, addBos ? 1 : 0, parseSpecial ? 1 : 0, outPtr, cap));
-      if (n <= cap) return new Int32Array(this.m.HEAP32.buffer, outPtr, n).slice();
+      if (n <= cap) return new Int32Array(this.buffer(), outPtr, n).slice();
       cap = n;
     }
   }
@@ -145,11 +156,11 @@ class Engine {
   eval(ids, { allLogits = false } = {}) {
     const e = this.engine();
     const p = this.scratch(4 * ids.length);
-    new Int32Array(this.m.HEAP32.buffer, p, ids.length).set(ids);
+    new Int32Array(this.buffer(), p, ids.length).set(ids);
     this.check(this.m._wl_eval(e, p, ids.length, allLogits ? 1 : 0));
     const nVocab = this.m._wl_n_vocab(e);
     const logits = this.m._wl_logits(e) >>> 0;
-    return new Float32Array(this.m.HEAPF32.buffer, logits, (allLogits ? ids.length : 1) * nVocab);
+    return new Float32Array(this.buffer(), logits, (allLogits ? ids.length : 1) * nVocab);
   }
 
   nPast() { return this.m._wl_n_past(this.engine()); }
@@ -189,7 +200,7 @@ class Engine {
           input = m._malloc(inputCap) >>> 0;
           if (!input) { inputCap = 0; throw new EngineError(-9, `out of wasm memory for ${u8.length} bytes`); }
         }
-        m.HEAPU8.set(u8, input);
+        this.heap().set(u8, input);
         return m._wl_brotli_push(b, input, u8.length);
       },
       written: () => m._wl_brotli_written(b) >>> 0,

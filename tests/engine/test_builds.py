@@ -1,0 +1,239 @@
+"""The wasm builds themselves: each loads under Node.js through static/engine.js, streams Brotli
+and hashes exactly as Python's brotli and hashlib do on a real shard, the scalar build holds no
+SIMD instruction, and the threaded build splits work without changing a single logit, under
+Node.js and in a module Worker of Chromium (cross-origin isolated, as the server makes the page).
+
+Throughputs (Brotli decode, SHA-256, threads) are printed (`pytest -s`), never asserted.
+"""
+
+import functools
+import hashlib
+import http.server
+import json
+import shutil
+import subprocess
+import threading
+
+import brotli
+import pytest
+
+from conftest import ROOT, make, model_path, run_cli
+
+WASM = ROOT / "build" / "wasm"
+ENGINE_JS = ROOT / "static" / "engine.js"
+BUILDS = ["simd", "mt", "scalar", "debug"]
+SHARD = 4 << 20
+CHUNK = 64 << 10  # what a network read typically hands the worker
+
+# Runs in Node: loads one build, then for every file named in the job pushes it through
+# wl_brotli_* in CHUNK pieces and hashes the decoded bytes and the file with wl_sha256_*.
+# Prints one JSON object.
+NODE_JOB = """
+import { readFileSync } from "node:fs";
+import { loadEngine } from "%(engine)s";
+const job = JSON.parse(process.argv[1]);
+const e = await loadEngine({ build: job.build, threads: 2 });
+const out = { build: job.build, shards: [] };
+for (const s of job.shards) {
+  const enc = readFileSync(s.file);
+  const dst = e.malloc(s.cap), src = e.malloc(enc.length);
+  e.heap().set(enc, src);
+  const t0 = performance.now();
+  const dec = e.brotli(dst, s.cap);
+  let last = 0;
+  for (let at = 0; at < enc.length && last === 0; at += job.chunk) last = dec.push(enc.subarray(at, at + job.chunk));
+  const decodeMs = performance.now() - t0;
+  const written = dec.written();
+  const error = last < 0 ? dec.error() : null;
+  dec.free();
+  const t1 = performance.now();
+  const sha = e.sha256(dst, written);
+  const shaMs = performance.now() - t1;
+  out.shards.push({ written, last, error, sha, shaMs, decodeMs, encodedSha: e.sha256(src, enc.length) });
+  e.free(dst); e.free(src);
+}
+console.log(JSON.stringify(out));
+process.exit(0);
+"""
+
+
+def node_job(build: str, shards: list[dict]) -> dict:
+    script = NODE_JOB % {"engine": ENGINE_JS.as_uri()}
+    job = json.dumps({"build": build, "chunk": CHUNK, "shards": shards})
+    result = subprocess.run(["node", "--input-type=module", "-e", script, job], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert result.returncode == 0, f"node failed on the {build} build:\n{result.stderr[-3000:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def builds():
+    make("wasm")
+    return BUILDS
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory):
+    """4 MiB of SmolLM2's weights (the size of a packed shard), Brotli quality 9, and its digests."""
+    with open(model_path("smollm2"), "rb") as f:
+        f.seek(16 << 20)
+        data = f.read(SHARD)
+    encoded = brotli.compress(data, quality=9)
+    path = tmp_path_factory.mktemp("shard") / "000.bin"
+    path.write_bytes(encoded)
+    return {"path": path, "data": data, "encoded": encoded}
+
+
+@pytest.mark.parametrize("build", BUILDS)
+def test_build_streams_a_shard_like_python(builds, shard, build):
+    out = node_job(build, [{"file": str(shard["path"]), "cap": SHARD}])
+    s = out["shards"][0]
+    assert (s["last"], s["error"]) == (1, None)
+    assert s["written"] == SHARD
+    assert s["sha"] == hashlib.sha256(shard["data"]).hexdigest()
+    assert s["encodedSha"] == hashlib.sha256(shard["encoded"]).hexdigest()
+    print(f"\n{build}, first shard (cold JIT): Brotli decode {SHARD / 1e6 / (s['decodeMs'] / 1e3):.0f} MB/s of output "
+          f"({len(shard['encoded']) / SHARD:.2f} ratio), SHA-256 {SHARD / 1e6 / (s['shaMs'] / 1e3):.0f} MB/s")
+
+
+def test_bad_streams_fail_with_the_brotli_status(builds, shard, tmp_path):
+    encoded = shard["encoded"]
+    flipped = bytearray(encoded)
+    flipped[len(flipped) // 2] ^= 0xFF
+    cases = {
+        "flipped": (bytes(flipped), SHARD),
+        "truncated": (encoded[: len(encoded) // 2], SHARD),
+        "trailing": (encoded + b"\0", SHARD),
+        "too_small": (encoded, SHARD - 1),
+    }
+    jobs = []
+    for name, (data, cap) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        jobs.append({"file": str(tmp_path / name), "cap": cap})
+    got = dict(zip(cases, node_job("simd", jobs)["shards"]))
+
+    # A flipped byte either breaks the stream or changes what it decodes to; never both fine.
+    flipped_result = got["flipped"]
+    assert flipped_result["last"] == -12 or flipped_result["sha"] != hashlib.sha256(shard["data"]).hexdigest()
+    assert got["truncated"]["last"] == 0  # still waiting for input: the worker reports "ended early"
+    assert got["trailing"]["last"] == -12 and "after the end" in got["trailing"]["error"]
+    assert got["too_small"]["last"] == -12 and "larger than the destination" in got["too_small"]["error"]
+
+
+def wasm_validates_without_simd(path) -> subprocess.CompletedProcess:
+    """Binaryen's validator with every feature on but SIMD: a single SIMD instruction fails it."""
+    return subprocess.run(["wasm-opt", "--all-features", "--disable-simd", str(path), "-o", "/dev/null"],
+                          capture_output=True, text=True)
+
+
+def test_scalar_build_has_no_simd_instruction(builds):
+    if not shutil.which("wasm-opt"):
+        pytest.fail("wasm-opt is missing: apt-get install binaryen (it comes with Debian's emscripten)")
+    scalar = wasm_validates_without_simd(WASM / "wasmlm-scalar.wasm")
+    assert scalar.returncode == 0, scalar.stderr[-2000:]
+    # The same check rejects the SIMD build, so it does see SIMD instructions.
+    simd = wasm_validates_without_simd(WASM / "wasmlm-simd.wasm")
+    assert simd.returncode != 0 and "SIMD" in simd.stderr
+
+
+def test_threads_change_no_logit(builds):
+    """Threads split matrix rows, each row computed as alone: the logits are bit-identical."""
+    model = model_path("smollm2")
+    ids = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30])
+    node = ["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")]
+    outputs = {}
+    for build, threads in [("simd", 1), ("mt", 1), ("mt", 2)]:
+        result = run_cli(node, "logits", model, "--ids", ids, "--top", 10, "--build", build, "--threads", threads)
+        assert result.returncode == 0, result.stderr
+        outputs[(build, threads)] = result.stdout
+    info = run_cli(node, "info", model, "--build", "mt", "--threads", 2)
+    assert json.loads(info.stdout)["threads"] == 2, "the mt build did not start its second thread"
+    assert outputs[("mt", 2)] == outputs[("mt", 1)] == outputs[("simd", 1)]
+
+
+# ---- in Chromium: the builds from a module Worker, as static/worker.js runs them
+
+PAGE = """<!doctype html><meta charset="utf-8"><script type="module">
+const worker = new Worker("/probe_worker.js", { type: "module" });
+worker.onmessage = ({ data }) => { window.probe = data; };
+worker.onerror = (e) => { window.probe = { error: e.message || "the worker failed to start" }; };
+worker.postMessage(Object.fromEntries(new URLSearchParams(location.search)));
+</script>"""
+
+# Loads SmolLM2 into one build, evaluates a few ids, reports the threads and the top logit.
+PROBE_WORKER = """import { loadEngine } from "/static/engine.js";
+onmessage = async ({ data }) => {
+  try {
+    const threads = Number(data.threads);
+    const e = await loadEngine({ build: data.build, threads,
+      jsUrl: new URL(`/build/wasm/wasmlm-${data.build}.js`, location.href).href });
+    const gguf = new Uint8Array(await (await fetch("/model.gguf")).arrayBuffer());
+    const ptr = e.malloc(gguf.length);
+    e.heap().set(gguf, ptr);
+    e.create(ptr, gguf.length, { nCtx: 64, threads });
+    const logits = e.eval(Int32Array.from(JSON.parse(data.ids)));
+    let top = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[top]) top = i;
+    postMessage({ isolated: self.crossOriginIsolated, threads: e.info().threads, top, logit: logits[top] });
+  } catch (err) {
+    postMessage({ error: String(err && err.stack || err) });
+  }
+};
+"""
+
+
+class IsolatedHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves with the headers that make a page cross-origin isolated (SharedArrayBuffer)."""
+    extensions_map = {".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm",
+                      ".gguf": "application/octet-stream"}
+
+    def end_headers(self):
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def probe_site(builds, tmp_path_factory):
+    site = tmp_path_factory.mktemp("site")
+    (site / "index.html").write_text(PAGE)
+    (site / "probe_worker.js").write_text(PROBE_WORKER)
+    (site / "static").symlink_to(ROOT / "static")
+    (site / "build").symlink_to(ROOT / "build")
+    (site / "model.gguf").symlink_to(model_path("smollm2"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(IsolatedHandler, directory=site))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def test_builds_run_in_a_chromium_module_worker(probe_site, chromium):
+    ids = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30])
+    results = {}
+    for build, threads in [("simd", 1), ("scalar", 1), ("mt", 2)]:
+        page = chromium.new_page()
+        page.goto(f"{probe_site}/index.html?build={build}&threads={threads}&ids={ids}")
+        page.wait_for_function("window.probe !== undefined", timeout=120_000)
+        results[build] = page.evaluate("window.probe")
+        page.close()
+        assert "error" not in results[build], f"{build}: {results[build]['error']}"
+    assert results["mt"]["isolated"] and results["mt"]["threads"] == 2
+    assert results["mt"]["top"] == results["simd"]["top"] == results["scalar"]["top"]
+    assert results["mt"]["logit"] == results["simd"]["logit"]
+    # Scalar kernels sum in another order (and may quantize activations differently): the
+    # tolerance of the reference comparison (test_reference.py).
+    assert abs(results["scalar"]["logit"] - results["simd"]["logit"]) < 1.0
