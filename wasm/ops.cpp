@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "quants.h"
+
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -64,12 +66,29 @@ static inline float gelu_tanh_one(float v) {
     return 0.5f * v * (1.0f + tanhf(sqrt_2_over_pi * v * (1.0f + 0.044715f * v * v)));
 }
 
+// As ggml (GGML_GELU_FP16, what llama.cpp runs): the input rounded to fp16 looks GELU up in a
+// table of fp16 results; outside (-10, 10) GELU is 0 or x. The same numbers as llama.cpp, and a
+// lookup instead of a tanhf.
+static float g_gelu_table[1 << 16];
+
+static const bool g_gelu_table_ready = [] {
+    for (uint32_t h = 0; h < (1u << 16); h++)
+        g_gelu_table[h] = fp16_to_fp32(fp32_to_fp16(gelu_tanh_one(fp16_to_fp32((uint16_t)h))));
+    return true;
+}();
+
+static inline float gelu_fp16(float v) {
+    if (v <= -10.0f) return 0.0f;
+    if (v >= 10.0f) return v;
+    return g_gelu_table[fp32_to_fp16(v)];
+}
+
 void silu(float* x, int n) {
     for (int i = 0; i < n; i++) x[i] = silu_one(x[i]);
 }
 
 void gelu_tanh(float* x, int n) {
-    for (int i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);
+    for (int i = 0; i < n; i++) x[i] = gelu_fp16(x[i]);
 }
 
 void silu_mul(float* gate, const float* up, int n) {
@@ -77,7 +96,7 @@ void silu_mul(float* gate, const float* up, int n) {
 }
 
 void gelu_tanh_mul(float* gate, const float* up, int n) {
-    for (int i = 0; i < n; i++) gate[i] = gelu_tanh_one(gate[i]) * up[i];
+    for (int i = 0; i < n; i++) gate[i] = gelu_fp16(gate[i]) * up[i];
 }
 
 void vec_add(float* y, const float* x, int n) {

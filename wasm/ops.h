@@ -15,7 +15,7 @@ void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs,
 
 void softmax(float* x, int n);   // in place, max-subtracted
 void silu(float* x, int n);      // x * sigmoid(x)
-void gelu_tanh(float* x, int n); // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+void gelu_tanh(float* x, int n); // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), fp16 table as ggml
 void silu_mul(float* gate, const float* up, int n);      // gate = silu(gate) * up   (SwiGLU)
 void gelu_tanh_mul(float* gate, const float* up, int n); // gate = gelu(gate) * up   (GeGLU)
 

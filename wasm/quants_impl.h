@@ -33,7 +33,8 @@ static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
 
 // ---- prepared activations ----
 // For the 32-value formats: x ~= d * qs, and s = d * sum(qs) (Q4_1's offset term needs it).
-// A float scale (not fp16 as in llama.cpp's q8_0) costs nothing here and loses less.
+// d and s hold fp16 values (as llama.cpp's q8_0 / q8_1 do, for the same rounding) widened to
+// float once here rather than in every row's dot product.
 struct act_q8 { float d, s; int8_t qs[QK]; };
 // For the k-quants: 256 values, x ~= d * qs, bsums = sums of qs over each 16 (Q4_K's mins).
 struct act_q8K { int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; float d; float pad_[3]; };

@@ -76,6 +76,82 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
     a.v = wasm_f32x4_add(a.v, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(f16_to_f32(w->d) * x->d)));
 }
 
+// Prompts: a block is unpacked once per row into int16 weights with the sub-block scale folded
+// in (|q * sc| <= 945 for Q4_K, <= 4064 for Q6_K: every pairwise product sum fits an i32
+// lane), then each token of the tile costs only widening its activations and i32x4.dot_i16x8.
+// Unpacking costs as much as a dot, so paying it once per tile rather than once per token is
+// what makes the k-quants' prompt speed.
+struct kq_unpacked {
+    v128_t w[QK_K / 8];  // values 8k..8k+7 in w[k]
+    v128_t m[2];         // Q4_K: the min of each 16 values' sub-block, for bsums; Q6_K: zero
+    float d, dmin;
+};
+
+// 16 bytes of values in [0, 63] (or [-32, 31]) times a sub-block scale, as 2 x 8 int16.
+static inline void kq_scaled(v128_t q, int scale, v128_t* out) {
+    const v128_t s = wasm_i16x8_splat((int16_t)scale);
+    out[0] = wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(q), s);
+    out[1] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(q), s);
+}
+
+static inline void q4_K_unpack(const block_q4_K* b, kq_unpacked* u) {
+    int sc[8], m[8];
+    q4_K_scales(b->scales, sc, m);
+    const v128_t low4 = wasm_i8x16_splat(0x0F);
+    for (int j = 0; j < 4; j++) {
+        const v128_t v0 = wasm_v128_load(b->qs + 32 * j), v1 = wasm_v128_load(b->qs + 32 * j + 16);
+        kq_scaled(wasm_v128_and(v0, low4), sc[2 * j], u->w + 8 * j);
+        kq_scaled(wasm_v128_and(v1, low4), sc[2 * j], u->w + 8 * j + 2);
+        kq_scaled(wasm_u8x16_shr(v0, 4), sc[2 * j + 1], u->w + 8 * j + 4);
+        kq_scaled(wasm_u8x16_shr(v1, 4), sc[2 * j + 1], u->w + 8 * j + 6);
+    }
+    u->m[0] = wasm_i16x8_make(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3]);
+    u->m[1] = wasm_i16x8_make(m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
+    u->d = f16_to_f32(b->d);
+    u->dmin = f16_to_f32(b->dmin);
+}
+
+static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
+    const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t* ql = b->ql + 64 * half;
+        const uint8_t* qh = b->qh + 32 * half;
+        const int8_t* sc = b->scales + 8 * half;
+        v128_t* w = u->w + 16 * half;
+        for (int k = 0; k < 2; k++) {
+            const v128_t h = wasm_v128_load(qh + 16 * k);
+            const v128_t l0 = wasm_v128_load(ql + 16 * k), l1 = wasm_v128_load(ql + 32 + 16 * k);
+            const v128_t q1 = wasm_v128_or(wasm_v128_and(l0, low4), wasm_v128_and(wasm_i8x16_shl(h, 4), bits45));
+            const v128_t q2 = wasm_v128_or(wasm_v128_and(l1, low4), wasm_v128_and(wasm_i8x16_shl(h, 2), bits45));
+            const v128_t q3 = wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, bits45));
+            const v128_t q4 = wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), bits45));
+            kq_scaled(wasm_i8x16_sub(q1, k32), sc[k], w + 2 * k);
+            kq_scaled(wasm_i8x16_sub(q2, k32), sc[k + 2], w + 2 * k + 4);
+            kq_scaled(wasm_i8x16_sub(q3, k32), sc[k + 4], w + 2 * k + 8);
+            kq_scaled(wasm_i8x16_sub(q4, k32), sc[k + 6], w + 2 * k + 12);
+        }
+    }
+    u->m[0] = u->m[1] = wasm_i16x8_splat(0);
+    u->d = f16_to_f32(b->d);
+    u->dmin = 0.0f;
+}
+
+static inline void kq_dot(const kq_unpacked* u, const act_q8K* x, acc& a) {
+    v128_t isum = wasm_i32x4_splat(0);
+    for (int k = 0; k < QK_K / 16; k++) {
+        const v128_t xv = wasm_v128_load(x->qs + 16 * k);
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k], wasm_i16x8_extend_low_i8x16(xv)));
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k + 1], wasm_i16x8_extend_high_i8x16(xv)));
+    }
+    const v128_t msum = wasm_i32x4_add(wasm_i32x4_dot_i16x8(u->m[0], wasm_v128_load(x->bsums)),
+                                       wasm_i32x4_dot_i16x8(u->m[1], wasm_v128_load(x->bsums + 8)));
+    const v128_t dv = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(u->d * x->d));
+    const v128_t mv = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(msum), wasm_f32x4_splat(u->dmin * x->d));
+    a.v = wasm_f32x4_add(a.v, wasm_f32x4_sub(dv, mv));
+}
+
+#define KQ_UNPACKS 1
+
 #elif defined(__AVX2__) && defined(__FMA__)
 
 static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
@@ -169,18 +245,33 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
 
 #endif
 
-struct fmt_q4_K {
+#if defined(KQ_UNPACKS)
+struct kq_unpacking {
+    typedef kq_unpacked unpacked;
+    static inline void dot_unpacked(const unpacked* u, const act_q8K* x, acc& a) { kq_dot(u, x, a); }
+};
+#else
+struct kq_unpacking {};
+#endif
+
+struct fmt_q4_K : kq_unpacking {
     typedef block_q4_K block;
     typedef act_q8K act;
     enum { values = QK_K };
     static inline void dot(const block* w, const act* x, acc& a) { q4_K_dot(w, x, a); }
+#if defined(KQ_UNPACKS)
+    static inline void unpack(const block* w, kq_unpacked* u) { q4_K_unpack(w, u); }
+#endif
 };
 
-struct fmt_q6_K {
+struct fmt_q6_K : kq_unpacking {
     typedef block_q6_K block;
     typedef act_q8K act;
     enum { values = QK_K };
     static inline void dot(const block* w, const act* x, acc& a) { q6_K_dot(w, x, a); }
+#if defined(KQ_UNPACKS)
+    static inline void unpack(const block* w, kq_unpacked* u) { q6_K_unpack(w, u); }
+#endif
 };
 
 void matmul_q4_K(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,

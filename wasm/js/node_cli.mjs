@@ -5,16 +5,29 @@
 // Same commands, options, output and errors as cli.cpp (read it side by side: the functions
 // mirror each other). Only here: --build simd|mt|scalar|debug picks the wasm build (default simd,
 // or mt when --threads > 1).
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 import { loadEngine } from "../../static/engine.js";
 
 // ---------------------------------------------------------------------------------------------
-// failing
+// output and failing
+
+// Written synchronously: process.exit() would cut off what process.stdout still buffers for a pipe.
+function write_all(fd, data) {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  for (let done = 0; done < bytes.length;) {
+    try {
+      done += writeSync(fd, bytes, done);
+    } catch (err) {
+      if (err.code !== "EAGAIN") throw err;
+    }
+  }
+}
+const out = (data) => write_all(1, data);
 
 function die(code, message) {
-  process.stderr.write(`error: ${message}\n`);
+  write_all(2, `error: ${message}\n`);
   process.exit(code);
 }
 
@@ -161,7 +174,7 @@ async function cmd_info(a) {
   const n_ctx = opt_int(a, "--ctx", 0);
   args_done(a, 1, "info GGUF");
   const l = await engine_load(a.pos[0], n_ctx, threads);
-  process.stdout.write(`${l.engine.infoJson()}\n`);
+  out(`${l.engine.infoJson()}\n`);
   l.engine.dispose();
 }
 
@@ -170,7 +183,7 @@ async function cmd_tokenize(a) {
   args_done(a, 2, "tokenize GGUF TEXT [--parse-special]");
   const l = await engine_load(a.pos[0], 1, 1);
   const ids = tokenize(l.engine, a.pos[1], true, special);
-  process.stdout.write(`[${Array.from(ids).join(", ")}]\n`);
+  out(`[${Array.from(ids).join(", ")}]\n`);
   l.engine.dispose();
 }
 
@@ -204,7 +217,7 @@ async function cmd_logits(a) {
     const row = logits.subarray(t * n_vocab, (t + 1) * n_vocab);
     rows.push(`[${top_ids(row, top).map((id) => `[${id}, ${fixed(row[id], 5)}]`).join(", ")}]`);
   }
-  process.stdout.write(`[${rows.join(",\n ")}]\n`);
+  out(`[${rows.join(",\n ")}]\n`);
   l.engine.dispose();
 }
 
@@ -250,9 +263,9 @@ async function cmd_perplexity(a) {
         count++;
       }
     }
-    process.stderr.write(`chunk ${c + 1}/${n_chunks}: perplexity so far ${fixed(Math.exp(nll_sum / count), 4)}\n`);
+    write_all(2, `chunk ${c + 1}/${n_chunks}: perplexity so far ${fixed(Math.exp(nll_sum / count), 4)}\n`);
   }
-  process.stdout.write(`{"perplexity": ${fixed(Math.exp(nll_sum / count), 4)}, "chunks": ${n_chunks}, "tokens_scored": ${count}}\n`);
+  out(`{"perplexity": ${fixed(Math.exp(nll_sum / count), 4)}, "chunks": ${n_chunks}, "tokens_scored": ${count}}\n`);
   e.dispose();
 }
 
@@ -300,7 +313,7 @@ async function cmd_generate(a) {
       die_engine("sample", err);
     }
     if (e.isEog(id)) break;
-    process.stdout.write(piece(e, id));
+    out(piece(e, id));
     if (i + 1 === n_gen) break;
     try {
       e.eval(Int32Array.of(id));
@@ -309,8 +322,8 @@ async function cmd_generate(a) {
       die_engine("eval", err);
     }
   }
-  process.stdout.write("\n");
-  process.stderr.write(`${e.statsJson()}\n`);
+  out("\n");
+  write_all(2, `${e.statsJson()}\n`);
   s.free();
   e.dispose();
 }
@@ -350,7 +363,7 @@ async function cmd_bench(a) {
   const t_decode = now_ms() - t1;
 
   const info = e.info(), stats_text = e.statsJson(), stats = JSON.parse(stats_text);
-  process.stdout.write(`{"prefill_tps": ${fixed(n_prompt * 1000 / t_prefill, 2)}, ` +
+  out(`{"prefill_tps": ${fixed(n_prompt * 1000 / t_prefill, 2)}, ` +
     `"decode_tps": ${fixed(n_gen * 1000 / t_decode, 2)}, "ttft_ms": ${fixed(ttft, 2)}, "load_ms": ${fixed(l.load_ms, 2)}, ` +
     `"memory_bytes": ${fixed(stats.memory.heap, 0)}, "weights_bytes": ${fixed(info.weights_bytes, 0)}, ` +
     `"kv_bytes": ${fixed(info.kv_bytes, 0)}, "threads": ${info.threads | 0}, "simd": ${JSON.stringify(info.simd)}, ` +

@@ -102,6 +102,20 @@ static void act_dequantize(int wtype, const void* act, int n_tokens, int64_t col
     }
 }
 
+// Q4_1's offset term multiplies each block's m by the activation's stored sum s, which is
+// fp16(d * sum(qs)) as in llama.cpp's q8_1, not exactly d * sum(qs): the difference, for a
+// reference that uses the same activations.
+static double q4_1_sum_rounding(const uint8_t* w_row, const act_q8* a, int64_t cols) {
+    const block_q4_1* b = (const block_q4_1*)w_row;
+    double diff = 0;
+    for (int64_t i = 0; i < cols / QK; i++) {
+        int sum = 0;
+        for (int j = 0; j < QK; j++) sum += a[i].qs[j];
+        diff += (double)fp16_to_fp32(b[i].m) * ((double)a[i].s - (double)a[i].d * sum);
+    }
+    return diff;
+}
+
 static bool act_is_quantized(int wtype) {
     return !(wtype == GGML_TYPE_F32 || wtype == GGML_TYPE_F16 || wtype == GGML_TYPE_BF16);
 }
@@ -141,6 +155,8 @@ static void test_matmul(int type, int64_t rows, int64_t cols, int n_tokens, int6
                 sq += (double)wf[c] * xq[t * cols + c];
                 sx += (double)wf[c] * x[t * cols + c];
             }
+            if (type == GGML_TYPE_Q4_1)
+                sq += q4_1_sum_rounding(w.data() + r * rb, (const act_q8*)act.data() + t * (cols / QK), cols);
             ref_q.push_back(sq);
             ref_x.push_back(sx);
             got.push_back(v);
@@ -252,7 +268,12 @@ static void test_ops() {
         for (int i = 0; i < n; i++) ref[i] = a[i] / (1 + exp(-(double)a[i])), y[i] = a[i];
         silu(y.data(), n);
         check_close("silu", ref, y.data(), 1e-6);
-        auto gelu = [](double v) { return 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); };
+        // GELU goes through fp16 as in ggml: the input and the result rounded to half precision
+        auto half = [](double v) { return (double)fp16_to_fp32(fp32_to_fp16((float)v)); };
+        auto gelu = [&](double v) {
+            const double h = half(v);
+            return half(0.5 * h * (1 + tanh(sqrt(2 / M_PI) * (h + 0.044715 * h * h * h))));
+        };
         for (int i = 0; i < n; i++) ref[i] = gelu(a[i]) * b[i], y[i] = a[i];
         gelu_tanh_mul(y.data(), b.data(), n);
         check_close("gelu_tanh_mul", ref, y.data(), 1e-6);
