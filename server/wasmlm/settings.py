@@ -1,0 +1,20 @@
+"""Where things are and where the server listens: environment variables, overridden by command line flags."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The package is used from its checkout (editable install): the page's JS, the engine builds and the
+# models are siblings of server/.
+ROOT = Path(__file__).resolve().parents[2]
+STATIC_DIR = ROOT / "static"
+ENGINE_DIR = ROOT / "build" / "wasm"
+MODELS_DIR = ROOT / "models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = field(default_factory=lambda: os.environ.get("WASMLM_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("WASMLM_PORT", "8000")))
+    chunks: Path = field(default_factory=lambda: Path(os.environ.get("WASMLM_CHUNKS", ROOT / "chunks")))
+    static: Path = STATIC_DIR
+    engine: Path = ENGINE_DIR

@@ -1,0 +1,75 @@
+"""Shared fixtures: both real models packed once per session, and the real server on a loopback port."""
+import socket
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from wasmlm.defaults import DEFAULT_MODELS
+from wasmlm.main import app_create
+from wasmlm.pack import pack
+from wasmlm.settings import MODELS_DIR, ROOT, Settings
+
+# The smallest valid WebAssembly module: magic and version.
+WASM_EMPTY = b"\0asm\x01\0\0\0"
+
+
+def gguf_path(model_id: str) -> Path:
+    model = next(m for m in DEFAULT_MODELS if m.id == model_id)
+    path = MODELS_DIR / model.file
+    if not path.is_file():
+        pytest.skip(f"{path} is missing (bash scripts/dev.sh setup fetches it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_path():
+    """model id -> its GGUF under models/ (skips the test when it is missing)."""
+    return gguf_path
+
+
+@pytest.fixture(scope="session")
+def chunks(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("chunks")
+    for model in DEFAULT_MODELS:
+        pack(gguf_path(model.id), out, model_id=model.id, name=model.name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def engine_dir(tmp_path_factory) -> Path:
+    """A stand-in build/wasm/: the server only hands these files out, it never runs them."""
+    out = tmp_path_factory.mktemp("engine")
+    (out / "wasmlm-simd.wasm").write_bytes(WASM_EMPTY)
+    (out / "wasmlm-simd.js").write_text("export default async function createWasmlm() {}\n")
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(chunks, engine_dir) -> str:
+    """Base URL of the real app under uvicorn, in a thread, for the whole session."""
+    settings = Settings(host="127.0.0.1", port=free_port(), chunks=chunks, static=ROOT / "static", engine=engine_dir)
+    config = uvicorn.Config(app_create(settings), host=settings.host, port=settings.port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        thread.join(0.05)
+    yield f"http://{settings.host}:{settings.port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def http(server):
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client

@@ -1,0 +1,45 @@
+"""The `wasmlm` command: sizes, idempotent setup-models, and the stamp that spares re-hashing models."""
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from wasmlm.cli import size_parse
+from wasmlm.fetch import verified
+
+
+@pytest.mark.parametrize("text,size", [("4M", 4 << 20), ("512K", 512 << 10), ("1048576", 1 << 20),
+                                       ("2MiB", 2 << 20), ("1.5m", 3 << 19), ("1G", 1 << 30)])
+def test_size_parse(text, size):
+    assert size_parse(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "M", "four", "4Q"])
+def test_size_parse_rejects(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        size_parse(text)
+
+
+def test_setup_models_skips_what_is_packed(chunks, model_path):
+    model_path("smollm2-135m-instruct-q4_1")
+    r = subprocess.run([sys.executable, "-m", "wasmlm.cli", "setup-models", "--chunks", str(chunks)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["smollm2-135m-instruct-q4_1: packed already",
+                                     "gemma-3-270m-q4_k_m: packed already"]
+
+
+def test_verified_stamp_follows_the_file(tmp_path):
+    f = tmp_path / "m.gguf"
+    f.write_bytes(b"weights")
+    digest = hashlib.sha256(b"weights").hexdigest()
+    assert verified(f, digest) and (tmp_path / ".m.gguf.sha256").is_file()
+    assert verified(f, digest)
+    mtime = f.stat().st_mtime_ns
+    f.write_bytes(b"weightz")
+    os.utime(f, ns=(mtime + 10**9, mtime + 10**9))  # a later write, even on a coarse clock
+    assert not verified(f, digest)
+    assert not verified(tmp_path / "missing.gguf", digest)
