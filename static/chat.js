@@ -79,7 +79,17 @@ function model_load(model) {
   worker.onerror = (ev) => fail("the worker", ev.message
     ? `it crashed: ${ev.message}. Reload the page.`
     : "it could not start: one of its scripts (worker.js, loader.js, engine.js or the engine build) failed to load. Check that the server is up to date, then reload.");
-  worker.postMessage({ type: "load", model: model.id, manifestUrl: model_manifest_url(model), nCtx: settings_read().nCtx, memoryBudget: memory_budget() });
+  worker.postMessage({ type: "load", model: model.id, manifestUrl: model_manifest_url(model), nCtx: settings_read().nCtx,
+    memoryBudget: memory_budget(), engineFiles: engine_files() });
+}
+
+// The server names each engine file by its content hash (cached for good); the template lists them.
+function engine_files() {
+  try {
+    return JSON.parse(document.body.dataset.engineFiles || "{}");
+  } catch {
+    return {};
+  }
 }
 
 function model_manifest_url(model) {

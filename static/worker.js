@@ -35,9 +35,14 @@ self.onmessage = async ({ data }) => {
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0,
   65, 0, 253, 15, 253, 98, 11]);
 
+// Content-hashed URLs from the page (immutable caching); the plain names are the fallback.
+let engineFiles = {};
+const build_url = (file) => new URL(engineFiles[file] ?? file, engineFiles[file] ? self.location.origin : BUILD_DIR).href;
+
 async function build_exists(name) {
+  if (engineFiles[`wasmlm-${name}.wasm`]) return true;
   try {
-    return (await fetch(new URL(`wasmlm-${name}.wasm`, BUILD_DIR), { method: "HEAD" })).ok;
+    return (await fetch(build_url(`wasmlm-${name}.wasm`), { method: "HEAD" })).ok;
   } catch {
     return false;
   }
@@ -54,8 +59,9 @@ function engine_start(b) {
   const t0 = now();
   return loadEngine({
     build: b.name,
-    jsUrl: new URL(`wasmlm-${b.name}.js`, BUILD_DIR).href,
-    wasmUrl: new URL(`wasmlm-${b.name}.wasm`, BUILD_DIR).href,
+    jsUrl: build_url(`wasmlm-${b.name}.js`),
+    wasmUrl: build_url(`wasmlm-${b.name}.wasm`),
+    workerUrl: build_url(`wasmlm-${b.name}.worker.js`),
     threads: b.threads,
   }).then((e) => ({ engine: e, compileMs: now() - t0 }), (err) => {
     throw Object.assign(new Error(`the ${b.name} engine build failed to start: ${err.message}`), { where: "engine" });
@@ -128,10 +134,11 @@ function sink_open(e, base, shard, timing) {
 
 // ---- load ------------------------------------------------------------------------------------
 
-async function load_run({ manifestUrl, nCtx: ctx, memoryBudget }) {
+async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: files }) {
   if (busy) throw new Error("already busy; reload the page to start over");
   if (engine) throw new Error("a model is already loaded; the page starts a new worker for another");
   busy = true;
+  engineFiles = files || {};
   const t0 = now();
   const base = new URL(manifestUrl, self.location.href);
   const manifest = await manifest_fetch(base);

@@ -166,9 +166,13 @@ def test_interrupted_load_resumes_without_refetching(browser, server, shots):
         chat.shard_requests.clear()
         chat.page.reload()
         chat.ready()
+        # Shards whose held request was released by unroute() may also have completed before the reload:
+        # what matters is that no completed shard is fetched again and nothing is missing.
         again = sorted(i for i, _ in chat.shard_requests)
-        assert again == list(range(n_done, len(manifest["shards"])))
-        assert chat.hook("load")["from_cache"] == n_done
+        from_cache = chat.hook("load")["from_cache"]
+        assert not set(again) & set(range(n_done))
+        assert from_cache >= n_done
+        assert len(again) + from_cache == len(manifest["shards"])
     finally:
         chat.close()
 
@@ -216,8 +220,9 @@ def test_base_model_runs_in_completion_mode(chat):
     assert chat.page.inner_text("#send") == "Continue"
     assert chat.page.is_hidden("#system-row")
     chat.settings(temperature=0, **{"max-tokens": 12})
-    chat.send("The capital of France is")
+    prompt = "def fibonacci(n):\n    "     # llama.cpp continues greedily with "if n" (reference/gemma3_dev_code.json)
+    chat.send(prompt)
     reply_wait(chat, 0)
     [doc] = chat.hook("messages")
-    assert doc["role"] == "document" and doc["content"].startswith("The capital of France is")
-    assert "Paris" in doc["content"], doc["content"]
+    assert doc["role"] == "document" and doc["content"].startswith(prompt)
+    assert doc["content"][len(prompt):].startswith("if n"), doc["content"]
