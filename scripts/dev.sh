@@ -89,10 +89,15 @@ tests_run() {
     say "node --test static/tests/"
     node --test static/tests/ || status=1
   fi
-  local paths=(tests)
-  [ -d e2e ] && paths+=(e2e)
-  say "pytest ${paths[*]}"
-  .venv/bin/pytest -q "${paths[@]}" || status=1
+  # Each browser suite runs in its own pytest process: Playwright's sync API allows one driver per thread.
+  say "pytest tests (engine, server)"
+  .venv/bin/pytest -q tests --ignore=tests/browser || status=1
+  say "pytest tests/browser (the chat page in Chromium)"
+  .venv/bin/pytest -q tests/browser || status=1
+  if [ -d e2e/tests ]; then
+    say "pytest e2e (Chromium, Firefox, WebKit)"
+    .venv/bin/pytest -q e2e || status=1
+  fi
   return $status
 }
 
