@@ -121,12 +121,12 @@ static void attn_one(const attn_job* j, int t, int h) {
         const float* v = j->v_layer + (size_t)p * kv_dim + (size_t)kh * hd;
         float score = vec_dot(q, k, hd);
         if (score > max) {  // a new maximum rescales what was summed so far
-            float c = expf(max - score);
+            float c = exp_f32(max - score);
             sum *= c;
             vec_scale(out, c, hd);
             max = score;
         }
-        float w = expf(score - max);
+        float w = exp_f32(score - max);
         sum += w;
         vec_axpy(out, w, v, hd);
     }
@@ -191,6 +191,11 @@ static void attention_block(model* m, int il, int n) {
     rope_rows(m, m->q, n, hp->n_head, slides ? 1 : 0);
     rope_rows(m, m->k, n, hp->n_head_kv, slides ? 1 : 0);
     vec_scale(m->q, hp->attn_scale, n * q_dim);
+    // As llama.cpp: K and V are kept in fp16 (stored here as floats) and q is converted to fp16
+    // for q.k; f32 everywhere else.
+    vec_round_f16(m->q, n * q_dim);
+    vec_round_f16(m->k, n * kv_dim);
+    vec_round_f16(m->v, n * kv_dim);
     m->stats.ms_rope += time_ms() - t0;
 
     t0 = time_ms();

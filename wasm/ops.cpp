@@ -1,5 +1,10 @@
 // ops: float kernels of the forward pass. Only the attention inner loops (vec_dot, vec_axpy)
 // run often enough to deserve SIMD; the rest touch each activation once per layer.
+//
+// Every build (AVX2, SIMD128, scalar) gives the same floats to the last bit: the SIMD kernels
+// keep the same 16 partial sums and add them up in the same order, nothing uses FMA (the native
+// build compiles with -ffp-contract=off), and the transcendental functions go through double
+// precision, whose rounding to float hides the last-bit differences between glibc and musl.
 #include "ops.h"
 
 #include <math.h>
@@ -8,7 +13,7 @@
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -23,26 +28,39 @@ void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
 }
 
 void rope_table(float* cs, int pos, int n_rot, float base) {
-    const float theta_scale = powf(base, -2.0f / (float)n_rot);
+    const float theta_scale = (float)pow((double)base, (double)(-2.0f / (float)n_rot));
     float theta = (float)pos;
     for (int i = 0; i < n_rot / 2; i++) {
-        cs[2 * i] = cosf(theta);
-        cs[2 * i + 1] = sinf(theta);
+        cs[2 * i] = (float)cos((double)theta);
+        cs[2 * i + 1] = (float)sin((double)theta);
         theta *= theta_scale;
     }
 }
 
+// Rotated a chunk of pairs at a time, products of all pairs first: written as one loop over
+// pairs, GCC 12 vectorizes the alternating subtract/add into vfmaddsub even under
+// -ffp-contract=off, and the native floats would no longer be the wasm ones.
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs, bool neox) {
+    enum { CHUNK = 32 };
     const int half = n_rot / 2;
     for (int h = 0; h < n_heads; h++) {
         float* v = x + h * head_dim;
-        for (int i = 0; i < half; i++) {
-            const int i0 = neox ? i : 2 * i;
-            const int i1 = neox ? i + half : 2 * i + 1;
-            const float c = cs[2 * i], s = cs[2 * i + 1];
-            const float x0 = v[i0], x1 = v[i1];
-            v[i0] = x0 * c - x1 * s;
-            v[i1] = x0 * s + x1 * c;
+        for (int i0 = 0; i0 < half; i0 += CHUNK) {
+            const int n = half - i0 < CHUNK ? half - i0 : CHUNK;
+            float r0[CHUNK], r1[CHUNK];
+            for (int j = 0; j < n; j++) {
+                const int i = i0 + j;
+                r0[j] = v[neox ? i : 2 * i] * cs[2 * i] - v[neox ? i + half : 2 * i + 1] * cs[2 * i + 1];
+            }
+            for (int j = 0; j < n; j++) {
+                const int i = i0 + j;
+                r1[j] = v[neox ? i : 2 * i] * cs[2 * i + 1] + v[neox ? i + half : 2 * i + 1] * cs[2 * i];
+            }
+            for (int j = 0; j < n; j++) {
+                const int i = i0 + j;
+                v[neox ? i : 2 * i] = r0[j];
+                v[neox ? i + half : 2 * i + 1] = r1[j];
+            }
         }
     }
 }
@@ -52,18 +70,20 @@ void softmax(float* x, int n) {
     for (int i = 0; i < n; i++) max = fmaxf(max, x[i]);
     double sum = 0.0;
     for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
+        x[i] = exp_f32(x[i] - max);
         sum += x[i];
     }
     const float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
-static inline float silu_one(float v) { return v / (1.0f + expf(-v)); }
+float exp_f32(float x) { return (float)exp((double)x); }
+
+static inline float silu_one(float v) { return v / (1.0f + exp_f32(-v)); }
 
 static inline float gelu_tanh_one(float v) {
     const float sqrt_2_over_pi = 0.79788456080286535588f;
-    return 0.5f * v * (1.0f + tanhf(sqrt_2_over_pi * v * (1.0f + 0.044715f * v * v)));
+    return 0.5f * v * (1.0f + (float)tanh((double)(sqrt_2_over_pi * v * (1.0f + 0.044715f * v * v))));
 }
 
 // As ggml (GGML_GELU_FP16, what llama.cpp runs): the input rounded to fp16 looks GELU up in a
@@ -99,6 +119,10 @@ void gelu_tanh_mul(float* gate, const float* up, int n) {
     for (int i = 0; i < n; i++) gate[i] = gelu_fp16(gate[i]) * up[i];
 }
 
+void vec_round_f16(float* y, int n) {
+    for (int i = 0; i < n; i++) y[i] = fp16_to_fp32(fp32_to_fp16(y[i]));
+}
+
 void vec_add(float* y, const float* x, int n) {
     for (int i = 0; i < n; i++) y[i] += x[i];
 }
@@ -111,6 +135,8 @@ void vec_scale(float* y, float s, int n) {
     for (int i = 0; i < n; i++) y[i] *= s;
 }
 
+// vec_dot keeps 16 partial sums, s[l] over elements l, l+16, l+32, ..., then adds them up as
+// s[l] + s[l+8], then + the next 4 lanes, then (u0 + u2) + (u1 + u3): AVX2's natural order.
 #if defined(__wasm_simd128__)
 
 float vec_dot(const float* a, const float* b, int n) {
@@ -122,9 +148,9 @@ float vec_dot(const float* a, const float* b, int n) {
         s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8)));
         s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12)));
     }
-    const v128_t s = wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
-    float sum = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) +
-                wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
+    v128_t u = wasm_f32x4_add(wasm_f32x4_add(s0, s2), wasm_f32x4_add(s1, s3));
+    u = wasm_f32x4_add(u, wasm_i32x4_shuffle(u, u, 2, 3, 0, 1));
+    float sum = wasm_f32x4_extract_lane(u, 0) + wasm_f32x4_extract_lane(u, 1);
     for (; i < n; i++) sum += a[i] * b[i];
     return sum;
 }
@@ -137,14 +163,14 @@ void vec_axpy(float* y, float a, const float* x, int n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif defined(__AVX2__)
 
 float vec_dot(const float* a, const float* b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0;
     int i = 0;
     for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s0 = _mm256_add_ps(s0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+        s1 = _mm256_add_ps(s1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
     }
     const __m256 s = _mm256_add_ps(s0, s1);
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
@@ -159,18 +185,20 @@ void vec_axpy(float* y, float a, const float* x, int n) {
     const __m256 va = _mm256_set1_ps(a);
     int i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
     for (; i < n; i++) y[i] += a * x[i];
 }
 
 #else
 
 float vec_dot(const float* a, const float* b, int n) {
-    float s[8] = {0};  // independent partial sums: the compiler may vectorize them
+    float s[16] = {0};
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += a[i + k] * b[i + k];
-    float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) s[k] += a[i + k] * b[i + k];
+    float u[4];
+    for (int k = 0; k < 4; k++) u[k] = (s[k] + s[k + 8]) + (s[k + 4] + s[k + 12]);
+    float sum = (u[0] + u[2]) + (u[1] + u[3]);
     for (; i < n; i++) sum += a[i] * b[i];
     return sum;
 }

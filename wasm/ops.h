@@ -13,12 +13,16 @@ void rope_table(float* cs, int pos, int n_rot, float base);
 // neox = false: pairs (2i, 2i+1) (llama); neox = true: pairs (i, i + n_rot/2) (gemma, qwen).
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs, bool neox);
 
+// expf through double: the same float in every build (glibc's and musl's expf may differ).
+float exp_f32(float x);
+
 void softmax(float* x, int n);   // in place, max-subtracted
 void silu(float* x, int n);      // x * sigmoid(x)
 void gelu_tanh(float* x, int n); // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), fp16 table as ggml
 void silu_mul(float* gate, const float* up, int n);      // gate = silu(gate) * up   (SwiGLU)
 void gelu_tanh_mul(float* gate, const float* up, int n); // gate = gelu(gate) * up   (GeGLU)
 
+void vec_round_f16(float* y, int n);            // y = nearest fp16 value (ties to even)
 void vec_add(float* y, const float* x, int n);   // y += x
 void vec_mul(float* y, const float* x, int n);   // y *= x
 void vec_scale(float* y, float s, int n);        // y *= s

@@ -47,7 +47,7 @@ static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
         isum = wasm_i32x4_add(isum, dot32_scaled(wasm_u8x16_shr(v0, 4), wasm_u8x16_shr(v1, 4), xq + 32, sc[2 * j + 1]));
     }
     const float dx = x->d;
-    a.v = wasm_f32x4_add(a.v, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(f16_to_f32(w->d) * dx)));
+    acc_add(a, isum, f16_to_f32(w->d) * dx);
     a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
 }
 
@@ -73,7 +73,7 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
             isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q4, k32), wasm_v128_load(xk + 96), sc[k + 6]));
         }
     }
-    a.v = wasm_f32x4_add(a.v, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(f16_to_f32(w->d) * x->d)));
+    acc_add(a, isum, f16_to_f32(w->d) * x->d);
 }
 
 // Prompts: a block is unpacked once per row into int16 weights with the sub-block scale folded
@@ -145,9 +145,8 @@ static inline void kq_dot(const kq_unpacked* u, const act_q8K* x, acc& a) {
     }
     const v128_t msum = wasm_i32x4_add(wasm_i32x4_dot_i16x8(u->m[0], wasm_v128_load(x->bsums)),
                                        wasm_i32x4_dot_i16x8(u->m[1], wasm_v128_load(x->bsums + 8)));
-    const v128_t dv = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(u->d * x->d));
-    const v128_t mv = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(msum), wasm_f32x4_splat(u->dmin * x->d));
-    a.v = wasm_f32x4_add(a.v, wasm_f32x4_sub(dv, mv));
+    acc_add(a, isum, u->d * x->d);
+    a.s -= u->dmin * x->d * (float)isum_total(msum);
 }
 
 #define KQ_UNPACKS 1
@@ -170,7 +169,7 @@ static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)sc[2 * j + 1])));
     }
     const float dx = x->d;
-    a.v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16_to_f32(w->d) * dx), a.v);
+    acc_add(a, isum, f16_to_f32(w->d) * dx);
     a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
 }
 
@@ -199,7 +198,7 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
         }
     }
-    a.v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16_to_f32(w->d) * x->d), a.v);
+    acc_add(a, isum, f16_to_f32(w->d) * x->d);
 }
 
 #else
@@ -219,7 +218,8 @@ static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
         isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
     }
     const float dx = x->d;
-    a.s += f16_to_f32(w->d) * dx * (float)isum - f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+    acc_add(a, isum, f16_to_f32(w->d) * dx);
+    a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
 }
 
 static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
@@ -240,7 +240,7 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
             isum += sc[k] * s1 + sc[k + 2] * s2 + sc[k + 4] * s3 + sc[k + 6] * s4;
         }
     }
-    a.s += f16_to_f32(w->d) * x->d * (float)isum;
+    acc_add(a, isum, f16_to_f32(w->d) * x->d);
 }
 
 #endif

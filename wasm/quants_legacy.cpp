@@ -25,9 +25,6 @@ static inline v128_t dot16(v128_t w, v128_t x) {
 
 static inline v128_t dot_i8(i8x32 w, i8x32 x) { return wasm_i32x4_add(dot16(w.lo, x.lo), dot16(w.hi, x.hi)); }
 
-static inline accv madd(accv a, v128_t isum, float scale) {
-    return wasm_f32x4_add(a, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(isum), wasm_f32x4_splat(scale)));
-}
 
 static inline i8x32 offset(i8x32 q, int8_t o) {
     return {wasm_i8x16_sub(q.lo, wasm_i8x16_splat(o)), wasm_i8x16_sub(q.hi, wasm_i8x16_splat(o))};
@@ -67,9 +64,6 @@ static inline __m256i dot_i8(i8x32 w, i8x32 x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
 }
 
-static inline accv madd(accv a, __m256i isum, float scale) {
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(scale), a);
-}
 
 static inline i8x32 offset(i8x32 q, int8_t o) { return {_mm256_sub_epi8(q.v, _mm256_set1_epi8(o))}; }
 
@@ -112,7 +106,6 @@ static inline int dot_i8(const i8x32& w, const i8x32& x) {
     return s;
 }
 
-static inline accv madd(accv a, int isum, float scale) { return a + (float)isum * scale; }
 
 static inline i8x32 offset(i8x32 q, int8_t o) {
     for (int j = 0; j < QK; j++) q.q[j] = (int8_t)(q.q[j] - o);
@@ -140,7 +133,7 @@ struct fmt_q4_0 {
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
         const i8x32 q = offset(nibbles(w->qs), 8);
-        a.v = madd(a.v, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+        acc_add(a, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
     }
 };
 
@@ -149,7 +142,7 @@ struct fmt_q4_1 {
     typedef act_q8 act;
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
-        a.v = madd(a.v, dot_i8(nibbles(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+        acc_add(a, dot_i8(nibbles(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
         a.s += f16_to_f32(w->m) * x->s;
     }
 };
@@ -160,7 +153,7 @@ struct fmt_q5_0 {
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
         const i8x32 q = offset(or_bits(nibbles(w->qs), high_bits(w->qh)), 16);
-        a.v = madd(a.v, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+        acc_add(a, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
     }
 };
 
@@ -169,7 +162,7 @@ struct fmt_q8_0 {
     typedef act_q8 act;
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
-        a.v = madd(a.v, dot_i8(i8x32_load(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+        acc_add(a, dot_i8(i8x32_load(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
     }
 };
 

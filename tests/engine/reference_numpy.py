@@ -87,6 +87,8 @@ def silu(x: np.ndarray) -> np.ndarray:
 
 def attention(q, k, v, window: int):
     """q: (n, H, d), k/v: (n, Hkv, d), causal (and sliding when window > 0); q already scaled."""
+    # llama.cpp keeps K and V in an fp16 cache and converts q to fp16 for q.k
+    q, k, v = (a.astype(np.float16).astype(np.float32) for a in (q, k, v))
     n, n_head, _ = q.shape
     group = n_head // k.shape[1]
     k = np.repeat(k, group, axis=1)
