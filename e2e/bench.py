@@ -1,0 +1,190 @@
+"""`wasmlm bench`: the same model and prompt in each browser engine, under Node.js and natively, and
+optionally on wllama; several runs each, then statistics (e2e/report.py).
+
+A browser run opens the real chat page in a fresh profile (cold load: empty cache), sends one prompt,
+reloads the page (warm load: shards from the browser's cache) and reads the page's own figures through
+its test hook, while a thread samples the PSS of the browser's whole process tree.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .chatpage import message_send, model_open, settings_set
+from .drivers import ENGINES, DriverError, launch
+from .pageserver import PageServer
+from .procmem import PssSampler
+from .server import DEFAULT_MODEL, MODEL_FILES, ROOT, WasmlmServer, chunks_ensure
+
+RUNTIMES = ("node", "native")
+NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
+NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
+# Plain prose, cut to the wanted number of tokens: the prompt is the same for every engine and system.
+PROSE = ("The river ran slowly past the old mill, where children had once played among the stones and the "
+         "miller had told them stories of floods, of dry summers, of the winter the water froze so hard that "
+         "carts crossed it. ")
+
+
+def cli_command(runtime: str) -> list[str]:
+    return ["node", str(NODE_CLI)] if runtime == "node" else [str(NATIVE_CLI)]
+
+
+def token_count(gguf: Path, text: str) -> int:
+    runtime = "native" if NATIVE_CLI.exists() else "node"
+    out = subprocess.run([*cli_command(runtime), "tokenize", str(gguf), text],
+                         check=True, capture_output=True, text=True).stdout
+    return len(json.loads(out))
+
+
+def prompt_text(gguf: Path, n_tokens: int) -> str:
+    """The longest run of whole words of PROSE (repeated) that tokenizes to at most n_tokens."""
+    words = (PROSE * (n_tokens // 20 + 2)).split()
+    lo, hi = 1, len(words)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if token_count(gguf, " ".join(words[:mid])) <= n_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return " ".join(words[:lo])
+
+
+def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_tokens: int) -> dict:
+    driver = launch(engine)
+    try:
+        with PssSampler(driver.browser_pid()) as pss:
+            cold = model_open(driver, server_url, model_id)
+            settings_set(driver, temperature=0, max_tokens=gen_tokens, system="")
+            answer = message_send(driver, prompt)
+            warm = model_open(driver, server_url, model_id)
+    except DriverError as e:
+        return run_failed("wasmlm", driver, e)
+    finally:
+        driver.close()
+    last = answer["last"]
+    return {"system": "wasmlm", "engine": engine, "via": driver.via,
+            "cold_load_ms": cold["load"]["total_ms"], "warm_load_ms": warm["load"]["total_ms"],
+            "warm_from_cache": warm["load"].get("from_cache"),
+            "ttft_ms": last["ttft_ms"], "prefill_tps": last["prompt_tps"], "decode_tps": last["gen_tps"],
+            "prompt_tokens": last["prompt_tokens"], "generated_tokens": last["generated_tokens"],
+            "build": cold["info"].get("build"), "threads": cold["info"].get("threads"),
+            "wasm_bytes": cold["stats"]["memory"].get("heap"), "pss_peak_bytes": pss.peak}
+
+
+def run_failed(system: str, driver, error: DriverError) -> dict:
+    """A run that failed is kept in the report (counted, with its error and console) instead of ending the bench."""
+    return {"system": system, "engine": driver.engine, "via": driver.via, "error": str(error),
+            "console": driver.console_lines()[-40:]}
+
+
+def wllama_run(engine: str, pages_url: str, gguf: Path, prompt: str, gen_tokens: int, threads: int) -> dict:
+    driver = launch(engine)
+    options = {"modelUrl": f"{pages_url}/models/{gguf.name}", "prompt": prompt, "maxTokens": gen_tokens,
+               "threads": threads, "nCtx": 2048}
+    try:
+        with PssSampler(driver.browser_pid()) as pss:
+            driver.open(f"{pages_url}/pages/wllama.html")
+            cold = driver.evaluate(f"window.wllamaBench.run({json.dumps(options)})", 600)
+            warm = driver.evaluate(f"window.wllamaBench.run({json.dumps(options)})", 600)
+    except DriverError as e:
+        return run_failed("wllama", driver, e)
+    finally:
+        driver.close()
+    t = cold["timings"]
+    return {"system": "wllama", "engine": engine, "via": driver.via, "cache": cold["cache"],
+            "cold_load_ms": cold["load_ms"], "warm_load_ms": warm["load_ms"], "ttft_ms": cold["ttft_ms"],
+            "prefill_tps": t["prompt_per_second"], "decode_tps": t["predicted_per_second"],
+            "prompt_tokens": t["prompt_n"], "generated_tokens": t["predicted_n"], "pss_peak_bytes": pss.peak}
+
+
+def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> dict:
+    out = subprocess.run([*cli_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
+                          "--gen", str(gen_tokens)], check=True, capture_output=True, text=True).stdout
+    figures = json.loads(out)
+    return {"system": "wasmlm", "engine": runtime, "via": "node_cli.mjs" if runtime == "node" else "wasmlm-cli",
+            "ttft_ms": figures.get("ttft_ms"), "prefill_tps": figures.get("prefill_tps"),
+            "decode_tps": figures.get("decode_tps"), "wasm_bytes": figures.get("memory_bytes"), "raw": figures}
+
+
+def machine_describe() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def args_parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="wasmlm bench", description=__doc__.splitlines()[0])
+    p.add_argument("--browsers", "--runtime", dest="browsers", default=",".join((*ENGINES, *RUNTIMES)),
+                   help="comma-separated: chromium, firefox, webkit, node, native")
+    p.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODEL_FILES))
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--prompt-tokens", type=int, default=128)
+    p.add_argument("--gen-tokens", type=int, default=64)
+    p.add_argument("--threads", type=int, default=1, help="for wllama (the chat page picks its own build)")
+    p.add_argument("--compare", choices=["wllama"], help="also run wllama with the same prompt and settings")
+    p.add_argument("--out", type=Path, default=ROOT / "e2e" / "reports" / "raw")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
+    args = p.parse_args(argv)
+    args.targets = [t.strip() for t in args.browsers.split(",") if t.strip()]
+    unknown = [t for t in args.targets if t not in (*ENGINES, *RUNTIMES)]
+    if unknown:
+        p.error(f"unknown --browsers entries {', '.join(unknown)}; choose from {', '.join((*ENGINES, *RUNTIMES))}")
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = args_parse(sys.argv[1:] if argv is None else argv)
+    from . import report
+    gguf = MODEL_FILES[args.model]
+    if not gguf.exists():
+        print(f"error: {gguf} is missing; run scripts/fetch_models.py", file=sys.stderr)
+        return 1
+    if args.compare == "wllama" and not (ROOT / "node_modules/@wllama/wllama/esm/wasm/wllama.wasm").exists():
+        print("error: node_modules/@wllama/wllama is missing; run `npm ci` in the repository root", file=sys.stderr)
+        return 1
+    prompt = prompt_text(gguf, args.prompt_tokens)
+    browsers = [t for t in args.targets if t in ENGINES]
+    runs: list[dict] = []
+    started = time.time()
+    if browsers:
+        with WasmlmServer() as server:
+            chunks_ensure(args.model, server.chunks_dir)
+            for engine in browsers:
+                for i in range(args.runs):
+                    runs.append(browser_run(engine, server.url, args.model, prompt, args.gen_tokens))
+                    print(f"wasmlm/{engine} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
+    if args.compare == "wllama" and browsers:
+        mounts = {"/wllama": ROOT / "node_modules/@wllama/wllama", "/wllama-compat": ROOT / "node_modules/@wllama/wllama-compat",
+                  "/models": gguf.parent, "/pages": ROOT / "e2e/pages"}
+        with PageServer(mounts) as pages:
+            for engine in browsers:
+                for i in range(args.runs):
+                    runs.append(wllama_run(engine, pages.url, gguf, prompt, args.gen_tokens, args.threads))
+                    print(f"wllama/{engine} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
+    for runtime in (t for t in args.targets if t in RUNTIMES):
+        for i in range(args.runs):
+            runs.append(cli_run(runtime, gguf, args.prompt_tokens, args.gen_tokens))
+            print(f"wasmlm/{runtime} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
+    setup = {"model": args.model, "runs": args.runs, "prompt tokens": args.prompt_tokens,
+             "tokens generated": args.gen_tokens, "wllama threads": args.threads,
+             "machine": machine_describe(), "date": time.strftime("%Y-%m-%d %H:%M"),
+             "duration_s": round(time.time() - started)}
+    result = report.write(runs, setup, args.out)
+    print(json.dumps(result["rows"], indent=1) if args.json else report.markdown(result["rows"], setup))
+    return 0
+
+
+def _brief(run: dict) -> str:
+    if "error" in run:
+        return f"FAILED: {run['error']}"
+    return ", ".join(f"{k} {run[k]:.1f}" for k in ("prefill_tps", "decode_tps", "ttft_ms") if run.get(k) is not None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""One real server per session, one browser per engine and module; console lines on failure."""
+from pathlib import Path
+
+import pytest
+
+from e2e.drivers import ENGINES, launch
+from e2e.pageserver import PageServer
+from e2e.server import DEFAULT_MODEL, WasmlmServer, chunks_ensure
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+
+@pytest.fixture(scope="session")
+def wasmlm_server():
+    with WasmlmServer() as server:
+        chunks_ensure(DEFAULT_MODEL, server.chunks_dir)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def page_server():
+    with PageServer({"/": PAGES}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def browser(request):
+    driver = launch(request.param)
+    yield driver
+    driver.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    driver = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if report.failed and driver is not None:
+        report.sections.append((f"{driver.engine} console ({driver.via})", "\n".join(driver.console_lines())))

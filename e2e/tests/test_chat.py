@@ -1,0 +1,47 @@
+"""The real chat page on the real server, in each engine: load the default model, chat, read the stats.
+The page, the loaded model and the first reply are shared by the tests of one engine (module fixtures)."""
+import pytest
+
+from e2e.chatpage import message_send, model_open, settings_set
+from e2e.server import DEFAULT_MODEL
+
+MAX_TOKENS = 24
+
+
+@pytest.fixture(scope="module")
+def loaded(browser, wasmlm_server):
+    return model_open(browser, wasmlm_server.url, DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def first_reply(browser, loaded):
+    settings_set(browser, temperature=0, max_tokens=MAX_TOKENS)
+    return message_send(browser, "What is the capital of France?")
+
+
+def test_default_model_loads(loaded):
+    assert loaded["info"]["arch"] == "llama"
+    assert loaded["info"]["n_layer"] == 30
+    assert loaded["load"]["total_ms"] > 0
+    assert loaded["stats"]["memory"]["weights"] > 0
+
+
+def test_reply_streams_with_statistics(first_reply):
+    assert first_reply["reply"]["role"] == "assistant"
+    assert "Paris" in first_reply["reply"]["content"]
+    last = first_reply["last"]
+    assert 0 < last["generated_tokens"] <= MAX_TOKENS
+    assert last["prompt_tokens"] > 7
+    assert last["ttft_ms"] > 0 and last["prompt_tps"] > 0
+    assert last["gen_tps"] is None or last["gen_tps"] > 0
+    assert first_reply["stats"]["tokens"]["generated"] >= last["generated_tokens"]
+
+
+def test_second_turn_reuses_the_cache(browser, first_reply):
+    first = first_reply["last"]
+    answer = message_send(browser, "And of Italy?")
+    assert answer["reply"]["content"].strip()
+    # the whole conversation is sent again; the worker evaluates only what the cache does not hold
+    assert answer["last"]["prompt_tokens"] > first["prompt_tokens"] + first["generated_tokens"]
+    assert answer["last"]["reused_tokens"] >= first["prompt_tokens"]
+    assert answer["last"]["evaluated_tokens"] < answer["last"]["prompt_tokens"] - first["prompt_tokens"]
