@@ -102,11 +102,13 @@ def wllama_run(engine: str, pages_url: str, gguf: Path, prompt: str, gen_tokens:
 
 
 def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> dict:
-    out = subprocess.run([*cli_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
-                          "--gen", str(gen_tokens)], check=True, capture_output=True, text=True).stdout
-    figures = json.loads(out)
-    return {"system": "wasmlm", "engine": runtime, "via": "node_cli.mjs" if runtime == "node" else "wasmlm-cli",
-            "ttft_ms": figures.get("ttft_ms"), "prefill_tps": figures.get("prefill_tps"),
+    done = subprocess.run([*cli_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
+                           "--gen", str(gen_tokens)], capture_output=True, text=True)
+    row = {"system": "wasmlm", "engine": runtime, "via": "node_cli.mjs" if runtime == "node" else "wasmlm-cli"}
+    if done.returncode != 0:
+        return {**row, "error": f"exit code {done.returncode}: {done.stderr.strip()[-2000:]}"}
+    figures = json.loads(done.stdout)
+    return {**row, "ttft_ms": figures.get("ttft_ms"), "prefill_tps": figures.get("prefill_tps"),
             "decode_tps": figures.get("decode_tps"), "wasm_bytes": figures.get("memory_bytes"), "raw": figures}
 
 
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     prompt = prompt_text(gguf, args.prompt_tokens)
     browsers = [t for t in args.targets if t in ENGINES]
     runs: list[dict] = []
-    started = time.time()
+    started, load_before = time.time(), os.getloadavg()[0]
     if browsers:
         with WasmlmServer() as server:
             chunks_ensure(args.model, server.chunks_dir)
@@ -174,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     setup = {"model": args.model, "runs": args.runs, "prompt tokens": args.prompt_tokens,
              "tokens generated": args.gen_tokens, "wllama threads": args.threads,
              "machine": machine_describe(), "date": time.strftime("%Y-%m-%d %H:%M"),
-             "duration_s": round(time.time() - started)}
+             "duration_s": round(time.time() - started),
+             # other work on the machine skews every figure: say how busy it was
+             "load average (1 min) at start, end": f"{load_before:.2f}, {os.getloadavg()[0]:.2f}"}
     result = report.write(runs, setup, args.out)
     print(json.dumps(result["rows"], indent=1) if args.json else report.markdown(result["rows"], setup))
     return 0
