@@ -80,7 +80,13 @@ function model_load(model) {
     ? `it crashed: ${ev.message}. Reload the page.`
     : "it could not start: one of its scripts (worker.js, loader.js, engine.js or the engine build) failed to load. Check that the server is up to date, then reload.");
   worker.postMessage({ type: "load", model: model.id, manifestUrl: model_manifest_url(model), nCtx: settings_read().nCtx,
-    memoryBudget: memory_budget(), engineFiles: engine_files() });
+    memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted() });
+}
+
+// ?threads=N asks for the pthreads build with N threads (1 = single-thread); absent, the worker guesses.
+function threads_wanted() {
+  const n = parseInt(new URLSearchParams(location.search).get("threads"), 10);
+  return n > 0 ? n : undefined;
 }
 
 // The server names each engine file by its content hash (cached for good); the template lists them.

@@ -48,10 +48,16 @@ async function build_exists(name) {
   }
 }
 
-async function build_pick() {
-  if (self.crossOriginIsolated && await build_exists("mt")) {
-    return { name: "mt", threads: Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS)) };
-  }
+// Threads pay off only with cores to spare for the page, the browser and the OS: on 2 cores the
+// pthreads build with 2 threads decoded at half the single-thread speed (docs/bench). `wanted`
+// (the page's ?threads=N) overrides the guess.
+function threads_auto() {
+  return Math.max(1, Math.min(Math.floor((navigator.hardwareConcurrency || 1) / 2), MAX_THREADS));
+}
+
+async function build_pick(wanted) {
+  const threads = Math.min(wanted || threads_auto(), MAX_THREADS);
+  if (threads > 1 && self.crossOriginIsolated && await build_exists("mt")) return { name: "mt", threads };
   return { name: WebAssembly.validate(SIMD_PROBE) ? "simd" : "scalar", threads: 1 };
 }
 
@@ -134,7 +140,7 @@ function sink_open(e, base, shard, timing) {
 
 // ---- load ------------------------------------------------------------------------------------
 
-async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: files }) {
+async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: files, threads }) {
   if (busy) throw new Error("already busy; reload the page to start over");
   if (engine) throw new Error("a model is already loaded; the page starts a new worker for another");
   busy = true;
@@ -146,7 +152,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   const plan = memory_plan(manifest, { nCtx, budget: memoryBudget });
   if (!plan.fits) throw Object.assign(new Error(plan.reason), { where: "memory" });
 
-  build = await build_pick();
+  build = await build_pick(threads);
   const started = engine_start(build);
   started.catch(() => {});   // reported where it is awaited
   const cache = await cache_open();

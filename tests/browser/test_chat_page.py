@@ -226,3 +226,17 @@ def test_base_model_runs_in_completion_mode(chat):
     [doc] = chat.hook("messages")
     assert doc["role"] == "document" and doc["content"].startswith(prompt)
     assert doc["content"][len(prompt):].startswith("if n"), doc["content"]
+
+
+def test_pthreads_build_answers_like_the_single_thread_one(chat):
+    """?threads=2 runs the pthreads build (shared memory, 2 threads): the same greedy answer as one thread."""
+    answers = {}
+    for threads in (1, 2):
+        chat.open(f"?threads={threads}").ready()
+        info = chat.hook("info")
+        assert (info["build"], info["threads"]) == (("mt", 2) if threads == 2 else ("simd", 1)), info
+        chat.settings(temperature=0, **{"max-tokens": 24})
+        chat.send("What is the capital of France?")
+        reply_wait(chat, 0)
+        answers[threads] = chat.hook("messages")[-1]["content"]
+    assert answers[1] == answers[2] and "Paris" in answers[1], answers
