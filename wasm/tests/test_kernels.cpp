@@ -185,6 +185,43 @@ static void test_matmuls() {
     }
 }
 
+// Q8_0 keeps 4 float lanes (quants_tile.h, acc4): lane l adds the integer sum of a block's
+// bytes 4l..4l+3 and 16+4l..16+4l+3 times fp16(d_w) * d_x, and the lanes meet as
+// (l0 + l2) + (l1 + l3). Every build must give exactly these floats (tile shapes included),
+// or native and wasm logits drift apart.
+static void test_q8_0_lane_order() {
+    const int64_t rows = 9, cols = 512;
+    const int n_tokens = 7;
+    std::vector<uint8_t> w(row_bytes(GGML_TYPE_Q8_0, cols) * rows);
+    fill_weights(GGML_TYPE_Q8_0, w.data(), rows, cols);
+    std::vector<float> x((size_t)n_tokens * cols), y((size_t)n_tokens * rows);
+    for (auto& v : x) v = rand_normal();
+    std::vector<uint8_t> act(act_bytes(GGML_TYPE_Q8_0, n_tokens, cols));
+    act_prepare(GGML_TYPE_Q8_0, x.data(), n_tokens, cols, act.data());
+    int mismatches = 0;
+    for (int n : {1, n_tokens}) {  // decode tiles (4 rows x 1 token) and prompt tiles
+        matmul_rows(GGML_TYPE_Q8_0, w.data(), cols, act.data(), n, y.data(), rows, 0, rows);
+        for (int t = 0; t < n; t++)
+            for (int64_t r = 0; r < rows; r++) {
+                const block_q8_0* b = (const block_q8_0*)w.data() + r * (cols / QK);
+                const act_q8* a = (const act_q8*)act.data() + t * (cols / QK);
+                float lane[4] = {0, 0, 0, 0};
+                for (int64_t i = 0; i < cols / QK; i++) {
+                    const float scale = fp16_to_fp32(b[i].d) * a[i].d;
+                    for (int l = 0; l < 4; l++) {
+                        int sum = 0;
+                        for (int j = 4 * l; j < 4 * l + 4; j++)
+                            sum += b[i].qs[j] * a[i].qs[j] + b[i].qs[16 + j] * a[i].qs[16 + j];
+                        lane[l] += (float)sum * scale;
+                    }
+                }
+                const float want = ((lane[0] + lane[2]) + (lane[1] + lane[3])) + 0.0f;
+                mismatches += y[t * rows + r] != want;
+            }
+    }
+    check(mismatches == 0, "matmul Q8_0 floats in the documented lane order, bit for bit", mismatches, 0);
+}
+
 // Every half-precision value: decoding against ldexp, and encoding back to the same bits.
 static void test_fp16() {
     int bad_decode = 0, bad_round_trip = 0;
@@ -352,6 +389,7 @@ int main(int argc, char** argv) {
     test_type_table();
     test_fp16();
     test_matmuls();
+    test_q8_0_lane_order();
     test_ops();
     if (bench)
         for (int type : k_types)

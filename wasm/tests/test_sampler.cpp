@@ -8,18 +8,8 @@
 
 #include "sampler.h"
 #include "status.h"
+#include "check.h"
 
-static int g_passed, g_failed;
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (cond) {                                                                          \
-            g_passed++;                                                                      \
-        } else {                                                                             \
-            g_failed++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, status_message()); \
-        }                                                                                    \
-    } while (0)
 
 static sampler_params params(float temperature, int top_k, float top_p, float min_p, uint64_t seed = 1) {
     sampler_params p;
@@ -169,6 +159,5 @@ int main() {
     test_seeds();
     test_bad_arguments();
     bench_large_vocab();
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_report();
 }

@@ -9,19 +9,8 @@
 #include "brotli_stream.h"
 #include "sha256.h"
 #include "status.h"
+#include "check.h"
 
-static int g_passed, g_failed;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            g_passed++;                                                              \
-        } else {                                                                     \
-            g_failed++;                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond,      \
-                    status_message());                                               \
-        }                                                                            \
-    } while (0)
 
 typedef std::vector<uint8_t> bytes;
 
@@ -175,6 +164,5 @@ int main(void) {
     test_brotli_known();
     test_brotli_errors();
     test_sha256();
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_report();
 }

@@ -9,18 +9,8 @@
 #include <vector>
 
 #include "threads.h"
+#include "check.h"
 
-static int g_passed, g_failed;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            g_passed++;                                                      \
-        } else {                                                             \
-            g_failed++;                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
-        }                                                                    \
-    } while (0)
 
 struct visits {
     std::vector<std::atomic<int>> count;
@@ -94,6 +84,5 @@ int main(void) {
     pool_free();
     CHECK(pool_threads() == 1);
     CHECK(run_once(100, 7)); // without a pool, jobs run inline
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_report();
 }

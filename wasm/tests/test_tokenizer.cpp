@@ -12,18 +12,8 @@
 #include "gguf.h"
 #include "status.h"
 #include "tokenizer.h"
+#include "check.h"
 
-static int g_passed, g_failed;
-
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (cond) {                                                                          \
-            g_passed++;                                                                      \
-        } else {                                                                             \
-            g_failed++;                                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, status_message()); \
-        }                                                                                    \
-    } while (0)
 
 static bool file_read(const char* path, std::vector<uint8_t>* out) {
     FILE* fp = fopen(path, "rb");
@@ -361,6 +351,5 @@ int main(int argc, char** argv) {
         test_speed("gemma3", gemma.tok);
         tokenizer_free(gemma.tok);
     }
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_report();
 }

@@ -1,0 +1,24 @@
+// check: the tiny harness every engine test shares. CHECK counts a condition (and says where it
+// failed, with the engine's last error message); check_report prints the closing line that CI
+// reads and gives the exit code.
+#pragma once
+#include <stdio.h>
+
+#include "status.h"
+
+static int g_passed, g_failed;
+
+#define CHECK(cond)                                                                          \
+    do {                                                                                     \
+        if (cond) {                                                                          \
+            g_passed++;                                                                      \
+        } else {                                                                             \
+            g_failed++;                                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, status_message()); \
+        }                                                                                    \
+    } while (0)
+
+static inline int check_report(void) {
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
