@@ -10,8 +10,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export NODE_PATH=/usr/share/nodejs   # Debian's emscripten needs its node modules from here at -O1 and above
 
-APT_PACKAGES=(python3 python3-venv python3-dev build-essential make git curl ca-certificates nodejs npm
-              emscripten chromium firefox-esr webkit2gtk-driver xvfb xauth brotli)
+# What building and serving need; the browsers only the tests need (and the image leaves them out).
+APT_BASE=(python3 python3-venv python3-dev build-essential make git curl ca-certificates nodejs npm
+          emscripten brotli)
+APT_BROWSERS=(chromium firefox-esr webkit2gtk-driver xvfb xauth)
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
@@ -22,7 +24,7 @@ apt_present() {
 
 apt_ensure() {
   local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     apt_present "$p" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return
@@ -72,7 +74,7 @@ models_ensure() {
 }
 
 setup() {
-  apt_ensure
+  apt_ensure "${APT_BASE[@]}"
   venv_ensure
   npm_ensure
   engine_build
@@ -104,6 +106,6 @@ tests_run() {
 case "${1:-}" in
   setup) setup ;;
   serve) setup; shift; exec .venv/bin/wasmlm serve "$@" ;;
-  test)  setup; tests_run ;;
+  test)  apt_ensure "${APT_BROWSERS[@]}"; setup; tests_run ;;
   *) echo "usage: bash scripts/dev.sh setup|serve|test" >&2; exit 2 ;;
 esac
