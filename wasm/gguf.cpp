@@ -204,8 +204,10 @@ int gguf_open(gguf_file* f, const uint8_t* data, size_t size) {
         return status_fail(WL_ERR_VERSION, "GGUF version %u is not supported (2 and 3 are)", f->version);
     // every key takes >= 12 bytes and every tensor info >= 24: bound the counts by the file size
     if (n_kv > size / 12 || n_tensors > size / 24)
-        return status_fail(WL_ERR_TRUNCATED, "header claims %llu keys and %llu tensors, more than the file holds",
-                           (unsigned long long)n_kv, (unsigned long long)n_tensors);
+        return status_fail(WL_ERR_TRUNCATED,
+                           "the file is truncated or corrupt: its header claims %llu keys and %llu tensors, "
+                           "more than its %zu bytes can hold",
+                           (unsigned long long)n_kv, (unsigned long long)n_tensors, size);
 
     f->kvs.resize((size_t)n_kv);
     for (auto& kv : f->kvs) {
