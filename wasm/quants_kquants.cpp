@@ -257,6 +257,7 @@ struct kq_unpacking {};
 struct fmt_q4_K : kq_unpacking {
     typedef block_q4_K block;
     typedef act_q8K act;
+    typedef acc accum;
     enum { values = QK_K };
     static inline void dot(const block* w, const act* x, acc& a) { q4_K_dot(w, x, a); }
 #if defined(KQ_UNPACKS)
@@ -267,6 +268,7 @@ struct fmt_q4_K : kq_unpacking {
 struct fmt_q6_K : kq_unpacking {
     typedef block_q6_K block;
     typedef act_q8K act;
+    typedef acc accum;
     enum { values = QK_K };
     static inline void dot(const block* w, const act* x, acc& a) { q6_K_dot(w, x, a); }
 #if defined(KQ_UNPACKS)

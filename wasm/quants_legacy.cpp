@@ -1,6 +1,7 @@
 // quants_legacy: kernels for the 32-value block formats (Q4_0, Q4_1, Q5_0, Q8_0) against
 // activations quantized to act_q8. Each format only says how to unpack a block into 32
-// signed bytes; the integer dot product and the tile loop are shared.
+// signed bytes; the integer dot product and the tile loop are shared (Q8_0, whose bytes need
+// no unpacking, has its own SIMD128 dot product into acc4 lanes).
 //
 // Per block: w . x = d_w * d_x * sum(q_w * q_x)  (+ m_w * d_x * sum(q_x) for Q4_1).
 #include "quants_tile.h"
@@ -24,6 +25,24 @@ static inline v128_t dot16(v128_t w, v128_t x) {
 }
 
 static inline v128_t dot_i8(i8x32 w, i8x32 x) { return wasm_i32x4_add(dot16(w.lo, x.lo), dot16(w.hi, x.hi)); }
+
+// Sign extension by shifts, no shuffles: the even bytes of 16 as int16.
+static inline v128_t even_i16(v128_t v) { return wasm_i16x8_shr(wasm_i16x8_shl(v, 8), 8); }
+
+// Q8_0 into acc4 lanes without widening the weights: per 16 bytes as int16 lanes, (w << 8) is
+// 256 * the even byte and (w >> 8) the odd one; paired with the even activations and 256 * the
+// odd ones (a mask), i32x4.dot_i16x8 gives lane l = 256 * (bytes 4l..4l+3), exactly (|sum| <
+// 2^27). The caller's scale carries 2^-8: 256 * s * (d * 2^-8) rounds like s * d.
+static inline i32x4 dot_q8_lanes_x256(const int8_t* w, const int8_t* x) {
+    const v128_t odd = wasm_i16x8_splat((int16_t)0xFF00);
+    const v128_t w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 16);
+    const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 16);
+    return wasm_i32x4_add(
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_shl(w0, 8), even_i16(x0)),
+                       wasm_i32x4_dot_i16x8(wasm_i16x8_shr(w0, 8), wasm_v128_and(x0, odd))),
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_shl(w1, 8), even_i16(x1)),
+                       wasm_i32x4_dot_i16x8(wasm_i16x8_shr(w1, 8), wasm_v128_and(x1, odd))));
+}
 
 
 static inline i8x32 offset(i8x32 q, int8_t o) {
@@ -62,6 +81,12 @@ static inline __m256i dot_i8(i8x32 w, i8x32 x) {
     const __m256i aw = _mm256_sign_epi8(w.v, w.v);
     const __m256i sx = _mm256_sign_epi8(x.v, w.v);
     return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), _mm256_set1_epi16(1));
+}
+
+// acc4 lanes: madd's lane m holds bytes 4m..4m+3, so the two halves add up to them.
+static inline i32x4 dot_i8_lanes(i8x32 w, i8x32 x) {
+    const __m256i s = dot_i8(w, x);
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
 
@@ -106,6 +131,12 @@ static inline int dot_i8(const i8x32& w, const i8x32& x) {
     return s;
 }
 
+static inline i32x4 dot_i8_lanes(const i8x32& w, const i8x32& x) {
+    i32x4 s = {{0, 0, 0, 0}};
+    for (int j = 0; j < QK; j++) s.l[(j % 16) / 4] += w.q[j] * x.q[j];
+    return s;
+}
+
 
 static inline i8x32 offset(i8x32 q, int8_t o) {
     for (int j = 0; j < QK; j++) q.q[j] = (int8_t)(q.q[j] - o);
@@ -130,6 +161,7 @@ static inline i8x32 or_bits(i8x32 a, const i8x32& b) {
 struct fmt_q4_0 {
     typedef block_q4_0 block;
     typedef act_q8 act;
+    typedef acc accum;
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
         const i8x32 q = offset(nibbles(w->qs), 8);
@@ -140,6 +172,7 @@ struct fmt_q4_0 {
 struct fmt_q4_1 {
     typedef block_q4_1 block;
     typedef act_q8 act;
+    typedef acc accum;
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
         acc_add(a, dot_i8(nibbles(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
@@ -150,6 +183,7 @@ struct fmt_q4_1 {
 struct fmt_q5_0 {
     typedef block_q5_0 block;
     typedef act_q8 act;
+    typedef acc accum;
     enum { values = QK };
     static inline void dot(const block* w, const act* x, acc& a) {
         const i8x32 q = offset(or_bits(nibbles(w->qs), high_bits(w->qh)), 16);
@@ -157,12 +191,18 @@ struct fmt_q5_0 {
     }
 };
 
+// Q8_0 (Gemma's 262144-row output matrix, read once per generated token) keeps 4 float lanes.
 struct fmt_q8_0 {
     typedef block_q8_0 block;
     typedef act_q8 act;
-    enum { values = QK };
-    static inline void dot(const block* w, const act* x, acc& a) {
-        acc_add(a, dot_i8(i8x32_load(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+    typedef acc4 accum;
+    enum { values = QK, decode_rows = 8 };
+    static inline void dot(const block* w, const act* x, acc4& a) {
+#if defined(__wasm_simd128__)
+        acc_add(a, dot_q8_lanes_x256(w->qs, x->qs), f16_to_f32(w->d) * (x->d * 0x1p-8f));
+#else
+        acc_add(a, dot_i8_lanes(i8x32_load(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+#endif
     }
 };
 
