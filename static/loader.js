@@ -319,7 +319,7 @@ export async function shards_load(manifest, ctx) {
       onBytes: (n) => { progress.set(shard.index, n); tick(false); },
     });
     progress.set(shard.index, shard.size);
-    tick(false);
+    tick(true);   // a finished shard is always reported: later bytes may never come to carry it
     stats.requests += result.requests;
     if (result.source === "cache") stats.fromCache++; else stats.fromNetwork++;
     return result;

@@ -214,6 +214,14 @@ test("load: every shard lands at its offset, 4 in parallel, progress reaches exa
   assert.ok(r.progress.every((p) => p.bytes <= p.total));
 });
 
+test("load: every finished shard is reported at once, even inside the throttle window", async () => {
+  // If the other transfers then stall, the page must still show what has arrived.
+  const model = model_make(6);
+  const r = await load(model, { concurrency: 1 });
+  const reported = new Set(r.progress.map((p) => p.bytes));
+  for (let k = 1; k <= 6; k++) assert.ok(reported.has(k * 1000), `no report after shard ${k - 1}`);
+});
+
 test("load: an interrupted body resumes with Range from the received bytes", async () => {
   const model = model_make(3);
   const r = await load(model, { faults: { "001.bin": ["cut:300", "cut:400"] } });
