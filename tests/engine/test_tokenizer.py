@@ -1,52 +1,22 @@
 """Tokenizers through the real command line: llama.cpp's ids for the reference strings, and special
 tokens parsed only when asked (chat templates) so that user text cannot inject control tokens.
 
-Runs the native CLI and, once wasm/js/node_cli.mjs exists, the wasm build under Node.js.
-The reference data lives outside the repository: set WASMLM_REFERENCE_DIR if it is not ../shared/reference.
+Runs the native CLI and the wasm build under Node.js (the `cli` fixture of conftest.py).
 """
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = {
-    "smollm2": ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
-    "gemma3": ROOT / "models" / "gemma-3-270m-q4_k_m.gguf",
-}
-REFERENCE = Path(os.environ.get("WASMLM_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
-NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
-
-
-def make(target):
-    result = subprocess.run(["make", "-C", str(ROOT / "wasm"), "-j2", target], capture_output=True, text=True)
-    assert result.returncode == 0, f"make {target} failed:\n{result.stderr[-3000:]}"
-
-
-@pytest.fixture(scope="module", params=["native", "node"])
-def cli(request):
-    """The command prefix of one runtime: both take the same arguments."""
-    if request.param == "native":
-        make("native")
-        return [str(ROOT / "build" / "native" / "wasmlm-cli")]
-    if not NODE_CLI.exists():
-        pytest.skip("wasm/js/node_cli.mjs is not there yet")
-    make(str(ROOT / "build" / "wasm" / "wasmlm-simd.js"))
-    return ["node", str(NODE_CLI)]
+from conftest import model_path, reference_file, run_json
 
 
 def tokenize(cli, model, text, parse_special=False):
-    args = [*cli, "tokenize", str(MODELS[model]), text] + (["--parse-special"] if parse_special else [])
-    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return run_json(cli, "tokenize", model_path(model), text, *(["--parse-special"] if parse_special else []))
 
 
 def reference_cases():
-    data = json.loads((REFERENCE / "tokenizer_vectors.json").read_text())
+    data = json.loads(reference_file("tokenizer_vectors.json").read_text())
     return [(model, case["text"], case["ids"]) for model, cases in data["models"].items() for case in cases]
 
 
