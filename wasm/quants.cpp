@@ -59,6 +59,7 @@ size_t row_bytes(int type, int64_t cols) {
 }
 
 float g_f16_table[1 << 16];
+thread_local uint32_t g_touch_sink;  // where the decode tiles' touch-ahead loads go (quants_tile.h)
 
 static const bool g_f16_table_ready = [] {
     for (uint32_t h = 0; h < (1u << 16); h++) g_f16_table[h] = f16_compute((uint16_t)h);

@@ -35,7 +35,7 @@ static inline v128_t dot32_scaled(v128_t a0, v128_t a1, const int8_t* x, int sca
     return wasm_i32x4_dot_i16x8(p, wasm_i16x8_splat((int16_t)scale));
 }
 
-static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
+static inline v128_t q4_K_isum(const block_q4_K* w, const act_q8K* x) {
     int sc[8], m[8];
     q4_K_scales(w->scales, sc, m);
     const v128_t low4 = wasm_i8x16_splat(0x0F);
@@ -46,12 +46,10 @@ static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
         isum = wasm_i32x4_add(isum, dot32_scaled(wasm_v128_and(v0, low4), wasm_v128_and(v1, low4), xq, sc[2 * j]));
         isum = wasm_i32x4_add(isum, dot32_scaled(wasm_u8x16_shr(v0, 4), wasm_u8x16_shr(v1, 4), xq + 32, sc[2 * j + 1]));
     }
-    const float dx = x->d;
-    acc_add(a, isum, f16_to_f32(w->d) * dx);
-    a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+    return isum;
 }
 
-static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
+static inline v128_t q6_K_isum(const block_q6_K* w, const act_q8K* x) {
     const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
     v128_t isum = wasm_i32x4_splat(0);
     for (int half = 0; half < 2; half++) {
@@ -73,7 +71,7 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
             isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q4, k32), wasm_v128_load(xk + 96), sc[k + 6]));
         }
     }
-    acc_add(a, isum, f16_to_f32(w->d) * x->d);
+    return isum;
 }
 
 // Prompts: a block is unpacked once per row into int16 weights with the sub-block scale folded
@@ -136,24 +134,27 @@ static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
     u->dmin = 0.0f;
 }
 
-static inline void kq_dot(const kq_unpacked* u, const act_q8K* x, acc& a) {
+static inline v128_t kq_isum(const kq_unpacked* u, const act_q8K* x) {
     v128_t isum = wasm_i32x4_splat(0);
     for (int k = 0; k < QK_K / 16; k++) {
         const v128_t xv = wasm_v128_load(x->qs + 16 * k);
         isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k], wasm_i16x8_extend_low_i8x16(xv)));
         isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k + 1], wasm_i16x8_extend_high_i8x16(xv)));
     }
+    return isum;
+}
+
+static inline float kq_extra(const kq_unpacked* u, const act_q8K* x) {
     const v128_t msum = wasm_i32x4_add(wasm_i32x4_dot_i16x8(u->m[0], wasm_v128_load(x->bsums)),
                                        wasm_i32x4_dot_i16x8(u->m[1], wasm_v128_load(x->bsums + 8)));
-    acc_add(a, isum, u->d * x->d);
-    a.s -= u->dmin * x->d * (float)isum_total(msum);
+    return -(u->dmin * x->d * (float)isum_total(msum));
 }
 
 #define KQ_UNPACKS 1
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
-static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
+static inline __m256i q4_K_isum(const block_q4_K* w, const act_q8K* x) {
     int sc[8], m[8];
     q4_K_scales(w->scales, sc, m);
     const __m256i low4 = _mm256_set1_epi8(0x0F);
@@ -168,12 +169,10 @@ static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16((short)sc[2 * j])));
         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)sc[2 * j + 1])));
     }
-    const float dx = x->d;
-    acc_add(a, isum, f16_to_f32(w->d) * dx);
-    a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+    return isum;
 }
 
-static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
+static inline __m256i q6_K_isum(const block_q6_K* w, const act_q8K* x) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
     __m256i isum = _mm256_setzero_si256();
     for (int half = 0; half < 2; half++) {
@@ -198,12 +197,12 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
             isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, s));
         }
     }
-    acc_add(a, isum, f16_to_f32(w->d) * x->d);
+    return isum;
 }
 
 #else
 
-static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
+static inline int q4_K_isum(const block_q4_K* w, const act_q8K* x) {
     int sc[8], m[8];
     q4_K_scales(w->scales, sc, m);
     int isum = 0;
@@ -217,12 +216,10 @@ static inline void q4_K_dot(const block_q4_K* w, const act_q8K* x, acc& a) {
         }
         isum += sc[2 * j] * lo + sc[2 * j + 1] * hi;
     }
-    const float dx = x->d;
-    acc_add(a, isum, f16_to_f32(w->d) * dx);
-    a.s -= f16_to_f32(w->dmin) * dx * (float)q4_K_min_sum(x, m);
+    return isum;
 }
 
-static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
+static inline int q6_K_isum(const block_q6_K* w, const act_q8K* x) {
     int isum = 0;
     for (int half = 0; half < 2; half++) {
         const uint8_t* ql = w->ql + 64 * half;
@@ -240,7 +237,7 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
             isum += sc[k] * s1 + sc[k + 2] * s2 + sc[k + 4] * s3 + sc[k + 6] * s4;
         }
     }
-    acc_add(a, isum, f16_to_f32(w->d) * x->d);
+    return isum;
 }
 
 #endif
@@ -248,7 +245,9 @@ static inline void q6_K_dot(const block_q6_K* w, const act_q8K* x, acc& a) {
 #if defined(KQ_UNPACKS)
 struct kq_unpacking {
     typedef kq_unpacked unpacked;
-    static inline void dot_unpacked(const unpacked* u, const act_q8K* x, acc& a) { kq_dot(u, x, a); }
+    static inline v128_t isum_unpacked(const unpacked* u, const act_q8K* x) { return kq_isum(u, x); }
+    static inline float scale_unpacked(const unpacked* u, const act_q8K* x) { return u->d * x->d; }
+    static inline float extra_unpacked(const unpacked* u, const act_q8K* x) { return kq_extra(u, x); }
 };
 #else
 struct kq_unpacking {};
@@ -259,7 +258,14 @@ struct fmt_q4_K : kq_unpacking {
     typedef act_q8K act;
     typedef acc accum;
     enum { values = QK_K };
-    static inline void dot(const block* w, const act* x, acc& a) { q4_K_dot(w, x, a); }
+    static inline auto isum(const block* w, const act* x) { return q4_K_isum(w, x); }
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
+    // the mins: - dmin * d_x * sum_j m_j * sum(x_j)
+    static inline float extra(const block* w, const act* x) {
+        int sc[8], m[8];
+        q4_K_scales(w->scales, sc, m);
+        return -(f16_to_f32(w->dmin) * x->d * (float)q4_K_min_sum(x, m));
+    }
 #if defined(KQ_UNPACKS)
     static inline void unpack(const block* w, kq_unpacked* u) { q4_K_unpack(w, u); }
 #endif
@@ -270,7 +276,8 @@ struct fmt_q6_K : kq_unpacking {
     typedef act_q8K act;
     typedef acc accum;
     enum { values = QK_K };
-    static inline void dot(const block* w, const act* x, acc& a) { q6_K_dot(w, x, a); }
+    static inline auto isum(const block* w, const act* x) { return q6_K_isum(w, x); }
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
 #if defined(KQ_UNPACKS)
     static inline void unpack(const block* w, kq_unpacked* u) { q6_K_unpack(w, u); }
 #endif

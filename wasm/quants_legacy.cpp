@@ -49,20 +49,53 @@ static inline i8x32 offset(i8x32 q, int8_t o) {
     return {wasm_i8x16_sub(q.lo, wasm_i8x16_splat(o)), wasm_i8x16_sub(q.hi, wasm_i8x16_splat(o))};
 }
 
-// Bit j of qh becomes 0x10 in byte j.
-static inline i8x32 high_bits(const uint8_t* qh) {
+// Prompts: a block's 32 values widened to int16 once per row (into L1), with its scales; each
+// token of the tile then costs its activations' widening and four i32x4.dot_i16x8.
+struct legacy_unpacked {
+    v128_t w[4];  // values 8k..8k+7 in w[k]
+    float d, m;
+};
+
+static inline void unpack_values(i8x32 q, float d, float m, legacy_unpacked* u) {
+    u->w[0] = wasm_i16x8_extend_low_i8x16(q.lo);
+    u->w[1] = wasm_i16x8_extend_high_i8x16(q.lo);
+    u->w[2] = wasm_i16x8_extend_low_i8x16(q.hi);
+    u->w[3] = wasm_i16x8_extend_high_i8x16(q.hi);
+    u->d = d;
+    u->m = m;
+}
+
+static inline v128_t dot_unpacked(const legacy_unpacked* u, const int8_t* x) {
+    const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 16);
+    return wasm_i32x4_add(
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(u->w[0], wasm_i16x8_extend_low_i8x16(x0)),
+                       wasm_i32x4_dot_i16x8(u->w[1], wasm_i16x8_extend_high_i8x16(x0))),
+        wasm_i32x4_add(wasm_i32x4_dot_i16x8(u->w[2], wasm_i16x8_extend_low_i8x16(x1)),
+                       wasm_i32x4_dot_i16x8(u->w[3], wasm_i16x8_extend_high_i8x16(x1))));
+}
+
+// What the three formats share once unpacked (Q4_1's offset term only where it has one).
+struct legacy_unpacking {
+    typedef legacy_unpacked unpacked;
+    static inline v128_t isum_unpacked(const unpacked* u, const act_q8* x) { return dot_unpacked(u, x->qs); }
+    static inline float scale_unpacked(const unpacked* u, const act_q8* x) { return u->d * x->d; }
+    static inline float extra_unpacked(const unpacked* u, const act_q8* x) { return u->m * x->s; }
+};
+
+// Q5_0's values q - 16 in [-16, 15], straight from the nibbles and the bits: byte j is its low
+// nibble, or that nibble | 0xF0 (the nibble - 16 as a signed byte) where bit j of qh is clear.
+static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) {
     uint32_t bits;
     memcpy(&bits, qh, 4);
     const v128_t all = wasm_i32x4_splat((int32_t)bits);
     const v128_t mask = wasm_i8x16_const(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
     const v128_t lo = wasm_i8x16_swizzle(all, wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
     const v128_t hi = wasm_i8x16_swizzle(all, wasm_i8x16_const(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-    const v128_t b4 = wasm_i8x16_splat(0x10);
-    return {wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, mask), mask), b4),
-            wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, mask), mask), b4)};
+    const v128_t minus16 = wasm_i8x16_splat((int8_t)0xF0), zero = wasm_i8x16_splat(0);
+    const i8x32 n = nibbles(qs);
+    return {wasm_v128_or(n.lo, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, mask), zero), minus16)),
+            wasm_v128_or(n.hi, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, mask), zero), minus16))};
 }
-
-static inline i8x32 or_bits(i8x32 a, i8x32 b) { return {wasm_v128_or(a.lo, b.lo), wasm_v128_or(a.hi, b.hi)}; }
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
@@ -105,6 +138,8 @@ static inline i8x32 high_bits(const uint8_t* qh) {
 }
 
 static inline i8x32 or_bits(i8x32 a, i8x32 b) { return {_mm256_or_si256(a.v, b.v)}; }
+
+static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(or_bits(nibbles(qs), high_bits(qh)), 16); }
 
 #else
 
@@ -156,39 +191,54 @@ static inline i8x32 or_bits(i8x32 a, const i8x32& b) {
     return a;
 }
 
+static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(or_bits(nibbles(qs), high_bits(qh)), 16); }
+
 #endif
 
-struct fmt_q4_0 {
+#if !defined(__wasm_simd128__)
+struct legacy_unpacking {};  // AVX2 and scalar prompts do well enough on packed blocks
+#endif
+
+struct fmt_q4_0 : legacy_unpacking {
     typedef block_q4_0 block;
     typedef act_q8 act;
     typedef acc accum;
     enum { values = QK };
-    static inline void dot(const block* w, const act* x, acc& a) {
-        const i8x32 q = offset(nibbles(w->qs), 8);
-        acc_add(a, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
-    }
+    static inline i8x32 q(const block* w) { return offset(nibbles(w->qs), 8); }
+    static inline auto isum(const block* w, const act* x) { return dot_i8(q(w), i8x32_load(x->qs)); }
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
+#if defined(__wasm_simd128__)
+    static inline void unpack(const block* w, legacy_unpacked* u) { unpack_values(q(w), f16_to_f32(w->d), 0.0f, u); }
+#endif
 };
 
-struct fmt_q4_1 {
+struct fmt_q4_1 : legacy_unpacking {
     typedef block_q4_1 block;
     typedef act_q8 act;
     typedef acc accum;
     enum { values = QK };
-    static inline void dot(const block* w, const act* x, acc& a) {
-        acc_add(a, dot_i8(nibbles(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
-        a.s += f16_to_f32(w->m) * x->s;
+    static inline auto isum(const block* w, const act* x) { return dot_i8(nibbles(w->qs), i8x32_load(x->qs)); }
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
+    static inline float extra(const block* w, const act* x) { return f16_to_f32(w->m) * x->s; }
+#if defined(__wasm_simd128__)
+    static inline void unpack(const block* w, legacy_unpacked* u) {
+        unpack_values(nibbles(w->qs), f16_to_f32(w->d), f16_to_f32(w->m), u);
     }
+#endif
 };
 
-struct fmt_q5_0 {
+struct fmt_q5_0 : legacy_unpacking {
     typedef block_q5_0 block;
     typedef act_q8 act;
     typedef acc accum;
     enum { values = QK };
-    static inline void dot(const block* w, const act* x, acc& a) {
-        const i8x32 q = offset(or_bits(nibbles(w->qs), high_bits(w->qh)), 16);
-        acc_add(a, dot_i8(q, i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
+    static inline auto isum(const block* w, const act* x) { return dot_i8(q5_values(w->qs, w->qh), i8x32_load(x->qs)); }
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
+#if defined(__wasm_simd128__)
+    static inline void unpack(const block* w, legacy_unpacked* u) {
+        unpack_values(q5_values(w->qs, w->qh), f16_to_f32(w->d), 0.0f, u);
     }
+#endif
 };
 
 // Q8_0 (Gemma's 262144-row output matrix, read once per generated token) keeps 4 float lanes.

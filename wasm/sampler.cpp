@@ -79,8 +79,9 @@ static void penalized_ids(sampler* s, int n_vocab) {
 
 static int32_t sample_greedy(sampler* s, const float* logits, int n_vocab) {
     int32_t best = 0;
+    float best_value = logits[0];  // in a register: re-reading logits[best] chained every step
     for (int32_t i = 1; i < n_vocab; i++) {
-        if (logits[i] > logits[best]) best = i;
+        if (logits[i] > best_value) best_value = logits[i], best = i;
     }
     if (s->penalized.empty()) return best;
     // Penalties only lower logits: the answer is the best penalized id or the best other one.
@@ -102,10 +103,29 @@ static bool candidate_greater(const sampler_candidate& a, const sampler_candidat
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
 }
 
-// Sorts the best `k` candidates to the front (descending) without sorting the whole vocabulary.
-static void candidates_sort_top(std::vector<sampler_candidate>* c, size_t k) {
-    k = std::min(k, c->size());
-    std::partial_sort(c->begin(), c->begin() + k, c->end(), candidate_greater);
+// The best k candidates, best first, straight from the logits (penalties applied on the way):
+// a heap of k whose worst is at the front, so most ids cost one comparison and the vocabulary
+// (262144 ids for Gemma 3) is never copied. Gemma 3 in wasm: 0.65 ms a token, 1.56 ms copied.
+static void candidates_top_k(const sampler* s, const float* logits, int n_vocab, size_t k,
+                             std::vector<sampler_candidate>* c) {
+    c->clear();
+    size_t next_penalized = 0;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        sampler_candidate x = {logits[i], i, 0.0f};
+        if (next_penalized < s->penalized.size() && s->penalized[next_penalized] == i) {
+            x.logit = penalize(x.logit, s->params.repeat_penalty);
+            next_penalized++;
+        }
+        if (c->size() < k) {
+            c->push_back(x);
+            std::push_heap(c->begin(), c->end(), candidate_greater);
+        } else if (candidate_greater(x, c->front())) {
+            std::pop_heap(c->begin(), c->end(), candidate_greater);
+            c->back() = x;
+            std::push_heap(c->begin(), c->end(), candidate_greater);
+        }
+    }
+    std::sort_heap(c->begin(), c->end(), candidate_greater);
 }
 
 static double weight_sum(const sampler_candidate* begin, const sampler_candidate* end) {
@@ -181,12 +201,12 @@ int32_t sampler_sample(sampler* s, const float* logits, int n_vocab) {
     if (p.temperature <= 0.0f) return sample_greedy(s, logits, n_vocab);
 
     std::vector<sampler_candidate>& c = s->cand;
-    c.resize(n_vocab);
-    for (int32_t i = 0; i < n_vocab; i++) c[i] = {logits[i], i, 0.0f};
-    for (int32_t id : s->penalized) c[id].logit = penalize(c[id].logit, p.repeat_penalty);
     if (p.top_k > 0 && p.top_k < n_vocab) {
-        candidates_sort_top(&c, (size_t)p.top_k);
-        c.resize(p.top_k);
+        candidates_top_k(s, logits, n_vocab, (size_t)p.top_k, &c);
+    } else {
+        c.resize(n_vocab);
+        for (int32_t i = 0; i < n_vocab; i++) c[i] = {logits[i], i, 0.0f};
+        for (int32_t id : s->penalized) c[id].logit = penalize(c[id].logit, p.repeat_penalty);
     }
     keep_top_p(&c, p.top_p);
     keep_min_p(&c, p.min_p);
