@@ -39,8 +39,11 @@ void rope_table(float* cs, int pos, int n_rot, float base) {
 
 // Rotated a chunk of pairs at a time, products of all pairs first: written as one loop over
 // pairs, GCC 12 vectorizes the alternating subtract/add into vfmaddsub even under
-// -ffp-contract=off, and the native floats would no longer be the wasm ones.
-void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs, bool neox) {
+// -ffp-contract=off, and the native floats would no longer be the wasm ones. The layout is a
+// template parameter so that NEOX's halves (Gemma 3, every prompt token's q and k) are plain
+// unit-stride loops the compilers vectorize.
+template <bool NEOX>
+static void rope_rotate(float* x, int n_heads, int head_dim, int n_rot, const float* cs) {
     enum { CHUNK = 32 };
     const int half = n_rot / 2;
     for (int h = 0; h < n_heads; h++) {
@@ -50,19 +53,24 @@ void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs,
             float r0[CHUNK], r1[CHUNK];
             for (int j = 0; j < n; j++) {
                 const int i = i0 + j;
-                r0[j] = v[neox ? i : 2 * i] * cs[2 * i] - v[neox ? i + half : 2 * i + 1] * cs[2 * i + 1];
+                r0[j] = v[NEOX ? i : 2 * i] * cs[2 * i] - v[NEOX ? i + half : 2 * i + 1] * cs[2 * i + 1];
             }
             for (int j = 0; j < n; j++) {
                 const int i = i0 + j;
-                r1[j] = v[neox ? i : 2 * i] * cs[2 * i + 1] + v[neox ? i + half : 2 * i + 1] * cs[2 * i];
+                r1[j] = v[NEOX ? i : 2 * i] * cs[2 * i + 1] + v[NEOX ? i + half : 2 * i + 1] * cs[2 * i];
             }
             for (int j = 0; j < n; j++) {
                 const int i = i0 + j;
-                v[neox ? i : 2 * i] = r0[j];
-                v[neox ? i + half : 2 * i + 1] = r1[j];
+                v[NEOX ? i : 2 * i] = r0[j];
+                v[NEOX ? i + half : 2 * i + 1] = r1[j];
             }
         }
     }
+}
+
+void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs, bool neox) {
+    if (neox) rope_rotate<true>(x, n_heads, head_dim, n_rot, cs);
+    else rope_rotate<false>(x, n_heads, head_dim, n_rot, cs);
 }
 
 void softmax(float* x, int n) {
@@ -78,6 +86,37 @@ void softmax(float* x, int n) {
 }
 
 float exp_f32(float x) { return (float)exp((double)x); }
+
+// ---- fp16 rounding, four at a time in wasm: the FP16 library's integer and float steps
+// (quants.cpp's fp32_to_fp16, quants_impl.h's f16_compute) per lane, so the same bits; as calls
+// per element they were most of the q/k/v rounding and GELU time of a prompt.
+#if defined(__wasm_simd128__)
+static inline v128_t f16_bits_x4(v128_t f) {
+    const v128_t base0 = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_abs(f), wasm_f32x4_splat(0x1.0p+112f)),
+                                        wasm_f32x4_splat(0x1.0p-110f));
+    const v128_t shl1_w = wasm_i32x4_add(f, f);
+    const v128_t sign = wasm_v128_and(f, wasm_i32x4_splat((int32_t)0x80000000u));
+    const v128_t bias = wasm_u32x4_max(wasm_v128_and(shl1_w, wasm_i32x4_splat((int32_t)0xFF000000u)),
+                                       wasm_i32x4_splat(0x71000000));
+    const v128_t base = wasm_f32x4_add(wasm_i32x4_add(wasm_u32x4_shr(bias, 1), wasm_i32x4_splat(0x07800000)), base0);
+    const v128_t nonsign = wasm_i32x4_add(wasm_v128_and(wasm_u32x4_shr(base, 13), wasm_i32x4_splat(0x7C00)),
+                                          wasm_v128_and(base, wasm_i32x4_splat(0xFFF)));
+    const v128_t nan = wasm_u32x4_gt(shl1_w, wasm_i32x4_splat((int32_t)0xFF000000u));
+    return wasm_v128_or(wasm_u32x4_shr(sign, 16), wasm_v128_bitselect(wasm_i32x4_splat(0x7E00), nonsign, nan));
+}
+
+static inline v128_t f32_from_f16_bits_x4(v128_t h) {
+    const v128_t w = wasm_i32x4_shl(h, 16);
+    const v128_t sign = wasm_v128_and(w, wasm_i32x4_splat((int32_t)0x80000000u));
+    const v128_t two_w = wasm_i32x4_add(w, w);
+    const v128_t normalized =
+        wasm_f32x4_mul(wasm_i32x4_add(wasm_u32x4_shr(two_w, 4), wasm_i32x4_splat(0xE0 << 23)), wasm_f32x4_splat(0x1.0p-112f));
+    const v128_t denormalized =
+        wasm_f32x4_sub(wasm_v128_or(wasm_u32x4_shr(two_w, 17), wasm_i32x4_splat(126 << 23)), wasm_f32x4_splat(0.5f));
+    const v128_t small = wasm_u32x4_lt(two_w, wasm_i32x4_splat(1 << 27));
+    return wasm_v128_or(sign, wasm_v128_bitselect(denormalized, normalized, small));
+}
+#endif
 
 static inline float silu_one(float v) { return v / (1.0f + exp_f32(-v)); }
 
@@ -116,11 +155,27 @@ void silu_mul(float* gate, const float* up, int n) {
 }
 
 void gelu_tanh_mul(float* gate, const float* up, int n) {
-    for (int i = 0; i < n; i++) gate[i] = gelu_fp16(gate[i]) * up[i];
+    int i = 0;
+#if defined(__wasm_simd128__)
+    for (; i + 4 <= n; i += 4) {
+        const v128_t g = wasm_v128_load(gate + i);
+        const v128_t h = f16_bits_x4(g);
+        v128_t r = wasm_f32x4_make(g_gelu_table[wasm_i32x4_extract_lane(h, 0)], g_gelu_table[wasm_i32x4_extract_lane(h, 1)],
+                                   g_gelu_table[wasm_i32x4_extract_lane(h, 2)], g_gelu_table[wasm_i32x4_extract_lane(h, 3)]);
+        r = wasm_v128_bitselect(wasm_f32x4_splat(0.0f), r, wasm_f32x4_le(g, wasm_f32x4_splat(-10.0f)));
+        r = wasm_v128_bitselect(g, r, wasm_f32x4_ge(g, wasm_f32x4_splat(10.0f)));
+        wasm_v128_store(gate + i, wasm_f32x4_mul(r, wasm_v128_load(up + i)));
+    }
+#endif
+    for (; i < n; i++) gate[i] = gelu_fp16(gate[i]) * up[i];
 }
 
 void vec_round_f16(float* y, int n) {
-    for (int i = 0; i < n; i++) y[i] = fp16_to_fp32(fp32_to_fp16(y[i]));
+    int i = 0;
+#if defined(__wasm_simd128__)
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, f32_from_f16_bits_x4(f16_bits_x4(wasm_v128_load(y + i))));
+#endif
+    for (; i < n; i++) y[i] = fp16_to_fp32(fp32_to_fp16(y[i]));
 }
 
 void vec_add(float* y, const float* x, int n) {

@@ -244,6 +244,46 @@ static void test_fp16() {
     check(bf16_to_fp32(0x3FC0) == 1.5f, "bf16 decode", 1, 0);
 }
 
+// The whole-array fp16 roundings (vec_round_f16, gelu_tanh_mul's table index) give, bit for bit,
+// what the one-value functions give, on every kind of float: halves and the values between them
+// (ties included), subnormals of both formats, infinities, NaNs, and random bit patterns.
+static void test_fp16_arrays() {
+    std::vector<float> x;
+    for (uint32_t h = 0; h < 65536; h++) {
+        const float f = fp16_to_fp32((uint16_t)h);
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        for (uint32_t d : {0u, 1u, 0xFFFu, 0x1000u, 0x1001u, 0x1FFFu}) {  // 0x1000: halfway to the next half
+            uint32_t v = u + d;
+            float g;
+            memcpy(&g, &v, 4);
+            x.push_back(g);
+        }
+    }
+    for (int i = 0; i < 200000; i++) {
+        const uint32_t v = rand_u32() ^ (rand_u32() << 16);
+        float g;
+        memcpy(&g, &v, 4);
+        x.push_back(g);
+    }
+    const size_t n = x.size();
+    std::vector<float> y = x, up(n), gated = x;
+    vec_round_f16(y.data(), (int)n);
+    for (size_t i = 0; i < n; i++) up[i] = 0.5f + (float)(i % 7);
+    gelu_tanh_mul(gated.data(), up.data(), (int)n);
+    std::vector<float> gelu_one = x;
+    int bad_round = 0, bad_gelu = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float want = fp16_to_fp32(fp32_to_fp16(x[i]));
+        if (memcmp(&want, &y[i], 4) != 0) bad_round++;
+        gelu_tanh(&gelu_one[i], 1);  // one element: the scalar path
+        const float want_gelu = gelu_one[i] * up[i];
+        if (memcmp(&want_gelu, &gated[i], 4) != 0 && !(isnan(want_gelu) && isnan(gated[i]))) bad_gelu++;
+    }
+    check(bad_round == 0, "vec_round_f16 equals fp32_to_fp16 per value", bad_round, 0);
+    check(bad_gelu == 0, "gelu_tanh_mul equals gelu_tanh per value", bad_gelu, 0);
+}
+
 static void test_type_table() {
     int bs = 0, bb = 0;
     check(type_block_info(GGML_TYPE_Q4_K, &bs, &bb) && bs == 256 && bb == 144, "Q4_K geometry", 1, 0);
@@ -388,6 +428,7 @@ int main(int argc, char** argv) {
     const char* only = argc > 2 ? argv[2] : nullptr;
     test_type_table();
     test_fp16();
+    test_fp16_arrays();
     test_matmuls();
     test_q8_0_lane_order();
     test_ops();
