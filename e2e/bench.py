@@ -53,14 +53,15 @@ def prompt_text(gguf: Path, n_tokens: int) -> str:
     return " ".join(words[:lo])
 
 
-def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_tokens: int) -> dict:
+def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_tokens: int,
+                threads: int | None) -> dict:
     driver = launch(engine)
     try:
         with PssSampler(driver.browser_pid()) as pss:
-            cold = model_open(driver, server_url, model_id)
+            cold = model_open(driver, server_url, model_id, threads=threads)
             settings_set(driver, temperature=0, max_tokens=gen_tokens, system="")
             answer = message_send(driver, prompt)
-            warm = model_open(driver, server_url, model_id)
+            warm = model_open(driver, server_url, model_id, threads=threads)
     except DriverError as e:
         return run_failed("wasmlm", driver, e)
     finally:
@@ -126,7 +127,8 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--gen-tokens", type=int, default=64)
-    p.add_argument("--threads", type=int, default=1, help="for wllama (the chat page picks its own build)")
+    p.add_argument("--threads", type=int, default=1, help="for wllama")
+    p.add_argument("--page-threads", type=int, help="the chat page's ?threads=N (default: the page picks)")
     p.add_argument("--compare", choices=["wllama"], help="also run wllama with the same prompt and settings")
     p.add_argument("--out", type=Path, default=ROOT / "e2e" / "reports" / "raw")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             chunks_ensure(args.model, server.chunks_dir)
             for engine in browsers:
                 for i in range(args.runs):
-                    runs.append(browser_run(engine, server.url, args.model, prompt, args.gen_tokens))
+                    runs.append(browser_run(engine, server.url, args.model, prompt, args.gen_tokens, args.page_threads))
                     print(f"wasmlm/{engine} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
     if args.compare == "wllama" and browsers:
         mounts = {"/wllama": ROOT / "node_modules/@wllama/wllama", "/wllama-compat": ROOT / "node_modules/@wllama/wllama-compat",
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wasmlm/{runtime} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
     setup = {"model": args.model, "runs": args.runs, "prompt tokens": args.prompt_tokens,
              "tokens generated": args.gen_tokens, "wllama threads": args.threads,
+             "page threads": args.page_threads or "the page's choice",
              "machine": machine_describe(), "date": time.strftime("%Y-%m-%d %H:%M"),
              "duration_s": round(time.time() - started),
              # other work on the machine skews every figure: say how busy it was

@@ -24,9 +24,11 @@ def view_wait(driver: Driver, done_js: str, timeout_s: float, what: str) -> dict
         time.sleep(0.25)
 
 
-def model_open(driver: Driver, base_url: str, model_id: str, timeout_s: float = 180) -> dict[str, Any]:
-    """Opens the page on `model_id` and waits for the model to be loaded; returns {info, load, stats}."""
-    driver.open(f"{base_url}/?model={model_id}")
+def model_open(driver: Driver, base_url: str, model_id: str, timeout_s: float = 180,
+               threads: int | None = None) -> dict[str, Any]:
+    """Opens the page on `model_id` (with ?threads=N where given, else the page picks) and waits for
+    the model to be loaded; returns {info, load, stats}."""
+    driver.open(f"{base_url}/?model={model_id}" + (f"&threads={threads}" if threads else ""))
     view_wait(driver, "view.state === 'ready'", timeout_s, f"loading {model_id}")
     return driver.evaluate("({info: wasmlm.info, load: wasmlm.load, stats: wasmlm.stats})")
 

@@ -48,11 +48,14 @@ async function build_exists(name) {
   }
 }
 
-// Threads pay off only with cores to spare for the page, the browser and the OS: on 2 cores the
-// pthreads build with 2 threads decoded at half the single-thread speed (docs/bench). `wanted`
-// (the page's ?threads=N) overrides the guess.
+// Half the logical cores (the others are often SMT siblings, and the page, the browser and the
+// OS need some), at least 2 where there are 2, at most MAX_THREADS. On a 2-core machine 2 threads
+// beat 1 (`wasmlm bench --page-threads N`, 2026-11-25): Chromium, Gemma 3 prefill 104 -> 158 tok/s,
+// decode 21.7 -> 28.7; SmolLM2 127 -> 177 and 43 -> 50; Firefox, SmolLM2 127 -> 169 and 44 -> 48.
+// `wanted` (the page's ?threads=N) overrides the guess.
 function threads_auto() {
-  return Math.max(1, Math.min(Math.floor((navigator.hardwareConcurrency || 1) / 2), MAX_THREADS));
+  const cores = navigator.hardwareConcurrency || 1;
+  return Math.min(Math.max(Math.floor(cores / 2), Math.min(cores, 2)), MAX_THREADS);
 }
 
 async function build_pick(wanted) {
