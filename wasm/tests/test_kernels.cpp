@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -284,6 +285,57 @@ static void test_fp16_arrays() {
     check(bad_gelu == 0, "gelu_tanh_mul equals gelu_tanh per value", bad_gelu, 0);
 }
 
+// act_prepare against llama.cpp's rules written out plainly (quantize_row_q8_0/q8_1 and
+// quantize_row_q8_K_ref), value by value, on data made to hit the edges: halves that round to
+// even, equal magnitudes of both signs (the first decides Q8_K's sign), all-zero blocks, and one
+// huge value per block.
+static void test_act_quantize() {
+    const int64_t n = 4 * QK_K;
+    std::vector<float> x(n);
+    for (int64_t i = 0; i < n; i++) {
+        const int kind = (int)(rand_u32() % 4);
+        x[i] = kind == 0 ? rand_normal() : kind == 1 ? (float)((int)(rand_u32() % 9) - 4) * 0.5f
+             : kind == 2 ? ((i & 1) ? -2.0f : 2.0f) : rand_normal() * 1e-3f;
+    }
+    for (int64_t i = 0; i < QK; i++) x[QK + i] = 0.0f;  // a zero block
+    x[3 * QK + 5] = 1e4f;                               // one huge value
+    int bad_q8 = 0, bad_q8K = 0;
+    std::vector<act_q8> a(n / QK);
+    act_quantize_q8(x.data(), n, a.data());
+    for (int64_t b = 0; b < n / QK; b++) {
+        float amax = 0.0f;
+        for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[b * QK + i]));
+        const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int i = 0; i < QK; i++) {
+            const int q = (int)nearbyintf(x[b * QK + i] * id);
+            sum += q;
+            bad_q8 += a[b].qs[i] != q;
+        }
+        bad_q8 += a[b].d != fp16_to_fp32(fp32_to_fp16(d)) || a[b].s != fp16_to_fp32(fp32_to_fp16(d * (float)sum));
+    }
+    std::vector<act_q8K> k(n / QK_K);
+    act_quantize_q8K(x.data(), n, k.data());
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        float amax = 0.0f, max = 0.0f;
+        for (int i = 0; i < QK_K; i++)
+            if (fabsf(x[b * QK_K + i]) > amax) amax = fabsf(x[b * QK_K + i]), max = x[b * QK_K + i];
+        const float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
+        for (int g = 0; g < QK_K / 16; g++) {
+            int sum = 0;
+            for (int i = 16 * g; i < 16 * g + 16; i++) {
+                const int q = std::min(127, (int)nearbyintf(iscale * x[b * QK_K + i]));
+                sum += q;
+                bad_q8K += k[b].qs[i] != q;
+            }
+            bad_q8K += k[b].bsums[g] != sum;
+        }
+        bad_q8K += k[b].d != (amax != 0.0f ? 1.0f / iscale : 0.0f);
+    }
+    check(bad_q8 == 0, "act_quantize_q8 equals quantize_row_q8_1", bad_q8, 0);
+    check(bad_q8K == 0, "act_quantize_q8K equals quantize_row_q8_K_ref", bad_q8K, 0);
+}
+
 static void test_type_table() {
     int bs = 0, bb = 0;
     check(type_block_info(GGML_TYPE_Q4_K, &bs, &bb) && bs == 256 && bb == 144, "Q4_K geometry", 1, 0);
@@ -429,6 +481,7 @@ int main(int argc, char** argv) {
     test_type_table();
     test_fp16();
     test_fp16_arrays();
+    test_act_quantize();
     test_matmuls();
     test_q8_0_lane_order();
     test_ops();
