@@ -64,6 +64,10 @@ export function body_skip(status, contentRange, received) {
 
 export const RETRY = { attempts: 4, baseMs: 400, maxMs: 8000 };
 
+// A transfer that sends nothing for this long is given up and resumed with Range like a dropped
+// one: a stalled connection (seen in WebKitGTK on a 250 MB model) would otherwise hang the load.
+export const STALL_MS = 20000;
+
 // Exponential backoff with a little deterministic jitter so parallel shards do not retry in lockstep.
 export function retry_delay(attempt, index = 0, { baseMs, maxMs } = RETRY) {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
@@ -163,12 +167,28 @@ export function cache_key(shard) {
   return shard.encoded_sha256 || shard.sha256;
 }
 
+export class Stalled extends Error {}
+
+// `promise`, or a Stalled rejection after `ms` without it settling (no limit when ms is 0).
+async function within(promise, ms, what) {
+  if (!ms) return promise;
+  let timer;
+  const stalled = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Stalled(`${what}: nothing for ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // Streams a body into the sink, dropping the first `skip` bytes; onChunk(n) after each piece.
-async function body_pump(body, skip, sink, keep, onChunk) {
+async function body_pump(body, skip, sink, keep, onChunk, stallMs = 0) {
   const reader = body.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await within(reader.read(), stallMs, "the transfer stalled");
       if (done) return;
       let chunk = value;
       if (skip > 0) {
@@ -217,6 +237,7 @@ export async function shard_load(shard, ctx) {
     }
   }
 
+  const stallMs = ctx.stallMs ?? STALL_MS;
   let requests = 0, failures = 0, networkErrors = 0;
   for (;;) {
     const keep = cache.enabled() ? [] : null;
@@ -225,20 +246,23 @@ export async function shard_load(shard, ctx) {
     // One transfer, resumed with Range after interruptions, until the whole file has arrived.
     while (received < shard.encoded_size) {
       let resp;
+      const abort = new AbortController();
       try {
         requests++;
-        resp = await fetch(url, { headers: range_headers(received), cache: "no-store" });
+        resp = await within(fetch(url, { headers: range_headers(received), cache: "no-store", signal: abort.signal }),
+          stallMs, "the server did not answer");
         if (!resp.ok) {
           const msg = `HTTP ${resp.status} ${resp.statusText || ""}`.trim();
           if (!http_retryable(resp.status)) throw new ShardError(shard, `the server answered ${msg}`, ADVICE_NETWORK);
           throw new Error(msg);
         }
         const skip = body_skip(resp.status, resp.headers.get("Content-Range"), received);
-        await body_pump(resp.body, skip, sink, keep, (n) => { received += n; report(); });
+        await body_pump(resp.body, skip, sink, keep, (n) => { received += n; report(); }, stallMs);
         if (received < shard.encoded_size && ++networkErrors >= attempts * 2) {
           throw new ShardError(shard, `the transfer kept ending early (${received} of ${shard.encoded_size} bytes)`, ADVICE_NETWORK);
         }
       } catch (err) {
+        if (err instanceof Stalled) abort.abort();  // closes the connection the browser would keep
         if (err instanceof ShardError) throw err;
         if (err instanceof CorruptBytes) { corrupt = err.message; break; }
         if (++networkErrors >= attempts * 2) {
@@ -311,6 +335,7 @@ export async function shards_load(manifest, ctx) {
       fetch: ctx.fetch,
       sleep: ctx.sleep,
       attempts: ctx.attempts,
+      stallMs: ctx.stallMs,
       url: new URL(shard.file, baseUrl).href,
       sink,
       cache,

@@ -48,18 +48,22 @@ function server_make(files, faults = {}) {
       extra = { "Content-Range": `bytes ${m[1]}-${body.length - 1}/${body.length}` };
     }
     if (fault === "corrupt") data = data.map((b) => b ^ 1);
+    if (fault === "hang") return new Promise(() => {});
     const cut = fault?.startsWith?.("cut:") ? Number(fault.slice(4)) : null;
-    return new Response(stream_of(data, cut), { status, headers: extra });
+    const stall = fault?.startsWith?.("stall:") ? Number(fault.slice(6)) : null;
+    return new Response(stream_of(data, cut, stall), { status, headers: extra });
   }
   return { fetch, log, maxInFlight: () => maxInFlight };
 }
 
-// Emits data in 128-byte pieces; with `cut`, errors after that many bytes (a dropped connection).
-function stream_of(data, cut) {
+// Emits data in 128-byte pieces; with `cut`, errors after that many bytes (a dropped connection);
+// with `stall`, sends nothing more after that many bytes and never ends (a stalled one).
+function stream_of(data, cut, stall = null) {
   let at = 0;
   return new ReadableStream({
     pull(c) {
       if (cut !== null && at >= cut) return c.error(new TypeError("network error"));
+      if (stall !== null && at >= stall) return new Promise(() => {});
       if (at >= data.length) return c.close();
       const end = Math.min(data.length, at + 128, cut ?? Infinity);
       c.enqueue(data.slice(at, end));
@@ -99,14 +103,14 @@ function cache_make({ failPut = false } = {}) {
 
 const no_cache = { enabled: () => false, get: async () => null, put: async () => {}, remove: async () => {} };
 
-async function load(model, { faults, cache = no_cache, concurrency = 4 } = {}) {
+async function load(model, { faults, cache = no_cache, concurrency = 4, stallMs = 0 } = {}) {
   const server = server_make(model.files, faults);
   const sinks = sinks_make(model.manifest.gguf.size);
   const notices = [], progress = [];
   let t = 0;
   const stats = await shards_load(model.manifest, {
     baseUrl: "http://x/chunks/toy/manifest.json",
-    fetch: server.fetch, cache, open_sink: sinks.open_sink, concurrency,
+    fetch: server.fetch, cache, open_sink: sinks.open_sink, concurrency, stallMs,
     now: () => (t += 5), sleep: async () => {},
     onProgress: (p) => progress.push(p), onNotice: (m) => notices.push(m),
   });
@@ -228,6 +232,20 @@ test("load: an interrupted body resumes with Range from the received bytes", asy
   assert.deepEqual(r.dst, model.gguf);
   const tries = r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range);
   assert.deepEqual(tries, [null, "bytes=300-", "bytes=700-"]);
+});
+
+test("load: a stalled body or an unanswered request is given up and resumed with Range", async () => {
+  const model = model_make(3);
+  const r = await load(model, { faults: { "001.bin": ["stall:256", "hang"] }, stallMs: 30 });
+  assert.deepEqual(r.dst, model.gguf);
+  const tries = r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range);
+  assert.deepEqual(tries, [null, "bytes=256-", "bytes=256-"]);
+});
+
+test("load: a shard that keeps stalling fails with its name and what happened", async () => {
+  const model = model_make(2);
+  await assert.rejects(load(model, { faults: { "000.bin": Array(8).fill("stall:0") }, stallMs: 10 }),
+    /shard 0 \(000\.bin\): download failed after 8 requests \(the transfer stalled: nothing for 0\.01 s\)/);
 });
 
 test("load: a server that ignores Range is skipped forward, not restarted", async () => {
