@@ -85,11 +85,12 @@ struct kq_unpacked {
     float d, dmin;
 };
 
-// 16 bytes of values in [0, 63] (or [-32, 31]) times a sub-block scale, as 2 x 8 int16.
-static inline void kq_scaled(v128_t q, int scale, v128_t* out) {
-    const v128_t s = wasm_i16x8_splat((int16_t)scale);
-    out[0] = wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(q), s);
-    out[1] = wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(q), s);
+// 16 bytes of values in [0, 63], less `bias`, times a sub-block scale, as 2 x 8 int16: widened
+// unsigned and the bias taken off in 16 bits (as unpack_values in quants_legacy.cpp, for V8).
+static inline void kq_scaled(v128_t q, int16_t bias, int scale, v128_t* out) {
+    const v128_t s = wasm_i16x8_splat((int16_t)scale), b = wasm_i16x8_splat(bias);
+    out[0] = wasm_i16x8_mul(wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(q), b), s);
+    out[1] = wasm_i16x8_mul(wasm_i16x8_sub(wasm_u16x8_extend_high_u8x16(q), b), s);
 }
 
 static inline void q4_K_unpack(const block_q4_K* b, kq_unpacked* u) {
@@ -98,10 +99,10 @@ static inline void q4_K_unpack(const block_q4_K* b, kq_unpacked* u) {
     const v128_t low4 = wasm_i8x16_splat(0x0F);
     for (int j = 0; j < 4; j++) {
         const v128_t v0 = wasm_v128_load(b->qs + 32 * j), v1 = wasm_v128_load(b->qs + 32 * j + 16);
-        kq_scaled(wasm_v128_and(v0, low4), sc[2 * j], u->w + 8 * j);
-        kq_scaled(wasm_v128_and(v1, low4), sc[2 * j], u->w + 8 * j + 2);
-        kq_scaled(wasm_u8x16_shr(v0, 4), sc[2 * j + 1], u->w + 8 * j + 4);
-        kq_scaled(wasm_u8x16_shr(v1, 4), sc[2 * j + 1], u->w + 8 * j + 6);
+        kq_scaled(wasm_v128_and(v0, low4), 0, sc[2 * j], u->w + 8 * j);
+        kq_scaled(wasm_v128_and(v1, low4), 0, sc[2 * j], u->w + 8 * j + 2);
+        kq_scaled(wasm_u8x16_shr(v0, 4), 0, sc[2 * j + 1], u->w + 8 * j + 4);
+        kq_scaled(wasm_u8x16_shr(v1, 4), 0, sc[2 * j + 1], u->w + 8 * j + 6);
     }
     u->m[0] = wasm_i16x8_make(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3]);
     u->m[1] = wasm_i16x8_make(m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
@@ -110,7 +111,7 @@ static inline void q4_K_unpack(const block_q4_K* b, kq_unpacked* u) {
 }
 
 static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
-    const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30);
     for (int half = 0; half < 2; half++) {
         const uint8_t* ql = b->ql + 64 * half;
         const uint8_t* qh = b->qh + 32 * half;
@@ -123,10 +124,10 @@ static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
             const v128_t q2 = wasm_v128_or(wasm_v128_and(l1, low4), wasm_v128_and(wasm_i8x16_shl(h, 2), bits45));
             const v128_t q3 = wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, bits45));
             const v128_t q4 = wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), bits45));
-            kq_scaled(wasm_i8x16_sub(q1, k32), sc[k], w + 2 * k);
-            kq_scaled(wasm_i8x16_sub(q2, k32), sc[k + 2], w + 2 * k + 4);
-            kq_scaled(wasm_i8x16_sub(q3, k32), sc[k + 4], w + 2 * k + 8);
-            kq_scaled(wasm_i8x16_sub(q4, k32), sc[k + 6], w + 2 * k + 12);
+            kq_scaled(q1, 32, sc[k], w + 2 * k);
+            kq_scaled(q2, 32, sc[k + 2], w + 2 * k + 4);
+            kq_scaled(q3, 32, sc[k + 4], w + 2 * k + 8);
+            kq_scaled(q4, 32, sc[k + 6], w + 2 * k + 12);
         }
     }
     u->m[0] = u->m[1] = wasm_i16x8_splat(0);

@@ -56,11 +56,15 @@ struct legacy_unpacked {
     float d, m;
 };
 
-static inline void unpack_values(i8x32 q, float d, float m, legacy_unpacked* u) {
-    u->w[0] = wasm_i16x8_extend_low_i8x16(q.lo);
-    u->w[1] = wasm_i16x8_extend_high_i8x16(q.lo);
-    u->w[2] = wasm_i16x8_extend_low_i8x16(q.hi);
-    u->w[3] = wasm_i16x8_extend_high_i8x16(q.hi);
+// q: the block's values + bias, as unsigned bytes. Widened unsigned, then the bias taken off in
+// 16 bits: Chromium 156's V8 ran these tiles at 60% of the speed with the bias taken off first
+// and the bytes widened signed (Q4_0 9.7 -> 16.8 G values/s; Node 20 and Firefox alike both ways).
+static inline void unpack_values(i8x32 q, int16_t bias, float d, float m, legacy_unpacked* u) {
+    const v128_t b = wasm_i16x8_splat(bias);
+    u->w[0] = wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(q.lo), b);
+    u->w[1] = wasm_i16x8_sub(wasm_u16x8_extend_high_u8x16(q.lo), b);
+    u->w[2] = wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(q.hi), b);
+    u->w[3] = wasm_i16x8_sub(wasm_u16x8_extend_high_u8x16(q.hi), b);
     u->d = d;
     u->m = m;
 }
@@ -82,20 +86,26 @@ struct legacy_unpacking {
     static inline float extra_unpacked(const unpacked* u, const act_q8* x) { return u->m * x->s; }
 };
 
-// Q5_0's values q - 16 in [-16, 15], straight from the nibbles and the bits: byte j is its low
-// nibble, or that nibble | 0xF0 (the nibble - 16 as a signed byte) where bit j of qh is clear.
-static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) {
+// Bit j of qh as 16 in byte j (Q5_0's fifth bits).
+static inline i8x32 q5_high(const uint8_t* qh) {
     uint32_t bits;
     memcpy(&bits, qh, 4);
     const v128_t all = wasm_i32x4_splat((int32_t)bits);
     const v128_t mask = wasm_i8x16_const(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
     const v128_t lo = wasm_i8x16_swizzle(all, wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
     const v128_t hi = wasm_i8x16_swizzle(all, wasm_i8x16_const(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-    const v128_t minus16 = wasm_i8x16_splat((int8_t)0xF0), zero = wasm_i8x16_splat(0);
-    const i8x32 n = nibbles(qs);
-    return {wasm_v128_or(n.lo, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, mask), zero), minus16)),
-            wasm_v128_or(n.hi, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, mask), zero), minus16))};
+    const v128_t k16 = wasm_i8x16_splat(16);
+    return {wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(lo, mask), mask), k16),
+            wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hi, mask), mask), k16)};
 }
+
+// Q5_0's values + 16, in [0, 31] (for unpacking), and its values q - 16 in [-16, 15].
+static inline i8x32 q5_biased(const uint8_t* qs, const uint8_t* qh) {
+    const i8x32 n = nibbles(qs), h = q5_high(qh);
+    return {wasm_v128_or(n.lo, h.lo), wasm_v128_or(n.hi, h.hi)};
+}
+
+static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(q5_biased(qs, qh), 16); }
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
@@ -208,7 +218,7 @@ struct fmt_q4_0 : legacy_unpacking {
     static inline auto isum(const block* w, const act* x) { return dot_i8(q(w), i8x32_load(x->qs)); }
     static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
 #if defined(__wasm_simd128__)
-    static inline void unpack(const block* w, legacy_unpacked* u) { unpack_values(q(w), f16_to_f32(w->d), 0.0f, u); }
+    static inline void unpack(const block* w, legacy_unpacked* u) { unpack_values(nibbles(w->qs), 8, f16_to_f32(w->d), 0.0f, u); }
 #endif
 };
 
@@ -222,7 +232,7 @@ struct fmt_q4_1 : legacy_unpacking {
     static inline float extra(const block* w, const act* x) { return f16_to_f32(w->m) * x->s; }
 #if defined(__wasm_simd128__)
     static inline void unpack(const block* w, legacy_unpacked* u) {
-        unpack_values(nibbles(w->qs), f16_to_f32(w->d), f16_to_f32(w->m), u);
+        unpack_values(nibbles(w->qs), 0, f16_to_f32(w->d), f16_to_f32(w->m), u);
     }
 #endif
 };
@@ -236,7 +246,7 @@ struct fmt_q5_0 : legacy_unpacking {
     static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
 #if defined(__wasm_simd128__)
     static inline void unpack(const block* w, legacy_unpacked* u) {
-        unpack_values(q5_values(w->qs, w->qh), f16_to_f32(w->d), 0.0f, u);
+        unpack_values(q5_biased(w->qs, w->qh), 16, f16_to_f32(w->d), 0.0f, u);
     }
 #endif
 };
