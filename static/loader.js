@@ -308,9 +308,11 @@ export async function shards_load(manifest, ctx) {
     get: (k) => guard(() => ctx.cache.get(k), null),
     remove: (k) => guard(() => ctx.cache.remove(k), null),
   };
+  // A cache call that fails, or does not settle (seen in WebKitGTK: a put hung after ~160 MB and the
+  // load with it), turns caching off; loading goes on from the network.
   async function guard(fn, fallback) {
     try {
-      return await fn();
+      return await within(fn(), ctx.stallMs ?? STALL_MS, "the browser's cache did not answer");
     } catch (err) {
       caching_off(err);
       return fallback;

@@ -87,7 +87,7 @@ function sinks_make(total) {
   return { dst, open_sink };
 }
 
-function cache_make({ failPut = false } = {}) {
+function cache_make({ failPut = false, hangPutAfter = Infinity } = {}) {
   const store = new Map();
   return {
     store,
@@ -95,6 +95,7 @@ function cache_make({ failPut = false } = {}) {
     get: async (k) => (store.has(k) ? stream_of(store.get(k), null) : null),
     put: async (k, chunks) => {
       if (failPut) throw new Error("QuotaExceededError");
+      if (store.size >= hangPutAfter) return new Promise(() => {});
       store.set(k, new Uint8Array(await new Blob(chunks).arrayBuffer()));
     },
     remove: async (k) => store.delete(k),
@@ -294,6 +295,14 @@ test("cache: a second load makes no requests; a corrupt entry is evicted and ref
   assert.deepEqual(healed.dst, model.gguf);
   assert.match(healed.notices[0], /shard 2 \(002.bin\) was corrupt in the cache/);
   assert.deepEqual(cache.store.get(key), model.files.get("002.bin"));
+});
+
+test("cache: a cache that stops answering turns caching off, loading goes on", async () => {
+  const model = model_make(6);
+  const r = await load(model, { cache: cache_make({ hangPutAfter: 2 }), stallMs: 30 });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.equal(r.stats.caching, false);
+  assert.match(r.notices.join("\n"), /caching is off \(the browser's cache did not answer: nothing for 0\.03 s\)/);
 });
 
 test("cache: storage that refuses writes turns caching off, loading goes on", async () => {
