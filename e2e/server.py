@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,15 +42,19 @@ class WasmlmServer:
         self.start_timeout_s = start_timeout_s
 
     def __enter__(self) -> "WasmlmServer":
+        # The server's log goes to a file: a pipe nobody reads fills up (64 KiB, some 650 access-log
+        # lines, a few loads of Gemma 3's 63 shards) and then blocks the server's event loop.
+        self.log_path = Path(tempfile.mkstemp(prefix=f"wasmlm-serve-{self.port}-", suffix=".log")[1])
+        self._log = open(self.log_path, "wb")
         self._proc = subprocess.Popen(
             [*wasmlm_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--chunks", str(self.chunks_dir)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"wasmlm serve exited with {self._proc.returncode}: {self._proc.stdout.read()}")
+                raise RuntimeError(f"wasmlm serve exited with {self._proc.returncode}: "
+                                   f"{self.log_path.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/api/models", timeout=2).status_code == 200:
                     return self
@@ -66,3 +71,5 @@ class WasmlmServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        self._log.close()
+        self.log_path.unlink(missing_ok=True)

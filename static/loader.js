@@ -65,7 +65,7 @@ export function body_skip(status, contentRange, received) {
 export const RETRY = { attempts: 4, baseMs: 400, maxMs: 8000 };
 
 // A transfer that sends nothing for this long is given up and resumed with Range like a dropped
-// one: a stalled connection (seen in WebKitGTK on a 250 MB model) would otherwise hang the load.
+// one: a stalled connection or server would otherwise hang the load for good.
 export const STALL_MS = 20000;
 
 // Exponential backoff with a little deterministic jitter so parallel shards do not retry in lockstep.
@@ -308,8 +308,7 @@ export async function shards_load(manifest, ctx) {
     get: (k) => guard(() => ctx.cache.get(k), null),
     remove: (k) => guard(() => ctx.cache.remove(k), null),
   };
-  // A cache call that fails, or does not settle (seen in WebKitGTK: a put hung after ~160 MB and the
-  // load with it), turns caching off; loading goes on from the network.
+  // A cache call that fails, or does not settle, turns caching off; loading goes on from the network.
   async function guard(fn, fallback) {
     try {
       return await within(fn(), ctx.stallMs ?? STALL_MS, "the browser's cache did not answer");
