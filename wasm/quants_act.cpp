@@ -44,10 +44,7 @@ static inline int quantize16(const float* x, float scale, int8_t* q) {
         v[k] = wasm_i32x4_max(wasm_i32x4_min(r, hi), lo);
     }
     wasm_v128_store(q, wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(v[0], v[1]), wasm_i16x8_narrow_i32x4(v[2], v[3])));
-    v128_t t = wasm_i32x4_add(wasm_i32x4_add(v[0], v[1]), wasm_i32x4_add(v[2], v[3]));
-    t = wasm_i32x4_add(t, wasm_i32x4_shuffle(t, t, 2, 3, 0, 1));
-    t = wasm_i32x4_add(t, wasm_i32x4_shuffle(t, t, 1, 0, 3, 2));
-    return wasm_i32x4_extract_lane(t, 0);
+    return isum_total(wasm_i32x4_add(wasm_i32x4_add(v[0], v[1]), wasm_i32x4_add(v[2], v[3])));
 #else
     int sum = 0;
     for (int i = 0; i < 16; i++) {

@@ -71,6 +71,23 @@ static inline float f16_to_f32(uint16_t h) {
 
 static inline float bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
 
+// The lanes of an integer SIMD sum added up (exact: integers).
+#if defined(__wasm_simd128__)
+static inline int isum_total(v128_t v) {
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_i32x4_extract_lane(v, 0);
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+static inline int isum_total(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+#endif
+static inline int isum_total(int v) { return v; }
+
 // Q4_K's 12 scale bytes hold eight 6-bit scales and eight 6-bit mins.
 static inline void q4_K_scale_min(const uint8_t* s, int j, int* sc, int* m) {
     if (j < 4) {

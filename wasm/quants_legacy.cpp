@@ -149,8 +149,6 @@ static inline i8x32 high_bits(const uint8_t* qh) {
 
 static inline i8x32 or_bits(i8x32 a, i8x32 b) { return {_mm256_or_si256(a.v, b.v)}; }
 
-static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(or_bits(nibbles(qs), high_bits(qh)), 16); }
-
 #else
 
 struct i8x32 { int8_t q[QK]; };
@@ -201,11 +199,11 @@ static inline i8x32 or_bits(i8x32 a, const i8x32& b) {
     return a;
 }
 
-static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(or_bits(nibbles(qs), high_bits(qh)), 16); }
-
 #endif
 
 #if !defined(__wasm_simd128__)
+static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(or_bits(nibbles(qs), high_bits(qh)), 16); }
+
 struct legacy_unpacking {};  // AVX2 and scalar prompts do well enough on packed blocks
 #endif
 

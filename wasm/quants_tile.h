@@ -25,23 +25,7 @@ struct acc {
     float s;
 };
 
-// The block's exact integer sum (SIMD lanes added up), scaled, added to the running sum.
-#if defined(__wasm_simd128__)
-static inline int isum_total(v128_t v) {
-    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-    return wasm_i32x4_extract_lane(v, 0);
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-static inline int isum_total(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-#endif
-static inline int isum_total(int v) { return v; }
-
+// The block's exact integer sum (isum_total, quants_impl.h), scaled, added to the running sum.
 template <class I>
 static inline void acc_add(acc& a, I isum, float scale) { a.v += (float)isum_total(isum) * scale; }
 static inline float acc_total(const acc& a) { return a.v + a.s; }
