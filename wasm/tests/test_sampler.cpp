@@ -78,6 +78,13 @@ static void test_filters() {
     CHECK(h[2] == 0 && h[3] == 0 && h[1] > 0);
     h = histogram(params(0.01f, 0, 1.0f, 0.0f), logits, 200);  // a cold temperature is nearly greedy
     CHECK(h[4] == 200);
+    // top-k picks among the penalized logits: id 4 (3.0) penalized by 2 is 1.5, so top-k 1 is id 0 (2.0)
+    sampler_params p = params(1.0f, 1, 1.0f, 0.0f);
+    p.repeat_penalty = 2.0f, p.repeat_last_n = 4;
+    sampler* s = sampler_init(p);
+    sampler_accept(s, 4);
+    CHECK(sampler_sample(s, logits.data(), (int)logits.size()) == 0);
+    sampler_free(s);
 }
 
 // With no filter, frequencies follow softmax(logits / temperature).
