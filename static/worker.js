@@ -48,14 +48,13 @@ async function build_exists(name) {
   }
 }
 
-// Half the logical cores (the others are often SMT siblings, and the page, the browser and the
-// OS need some), at least 2 where there are 2, at most MAX_THREADS. On a 2-core machine 2 threads
-// beat 1 (`wasmlm bench --page-threads N`, 2026-11-25): Chromium, Gemma 3 prefill 104 -> 158 tok/s,
-// decode 21.7 -> 28.7; SmolLM2 127 -> 177 and 43 -> 50; Firefox, SmolLM2 127 -> 169 and 44 -> 48.
-// `wanted` (the page's ?threads=N) overrides the guess.
+// Half the logical cores, at most MAX_THREADS: on a 2-core machine that is 1 thread (the SIMD build).
+// Two threads were faster there (`wasmlm bench --page-threads 2`, 2026-11-25: Chromium, Gemma 3
+// prefill 104 -> 158 tok/s), but in Firefox 1 load in 12 of the pthreads build hung before its
+// first progress message (16 of 16 single-thread loads were fine): not the default until that is
+// found. `wanted` (the page's ?threads=N) overrides the guess.
 function threads_auto() {
-  const cores = navigator.hardwareConcurrency || 1;
-  return Math.min(Math.max(Math.floor(cores / 2), Math.min(cores, 2)), MAX_THREADS);
+  return Math.max(1, Math.min(Math.floor((navigator.hardwareConcurrency || 1) / 2), MAX_THREADS));
 }
 
 async function build_pick(wanted) {
