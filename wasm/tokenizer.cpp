@@ -247,12 +247,13 @@ static int tokenizer_load(tokenizer* t, const gguf_file* f) {
                                            ? "key tokenizer.ggml.model is not a string"
                                            : "missing key tokenizer.ggml.model");
     }
-    if (gguf_str_eq(model, "gpt2")) {
+    bool gemma4 = gguf_str_eq(model, "gemma4");  // BPE over UTF-8 with SentencePiece's spaces
+    if (gguf_str_eq(model, "gpt2") || gemma4) {
         t->kind = TOKENIZER_BPE;
     } else if (gguf_str_eq(model, "llama")) {
         t->kind = TOKENIZER_SPM;
     } else {
-        return status_fail(WL_ERR_KEY, "unsupported tokenizer.ggml.model '%.*s' (supported: gpt2, llama)",
+        return status_fail(WL_ERR_KEY, "unsupported tokenizer.ggml.model '%.*s' (supported: gpt2, llama, gemma4)",
                            (int)std::min<uint64_t>(model.len, 64), model.data);
     }
     int rc = vocab_load(t, f);
@@ -270,6 +271,7 @@ static int tokenizer_load(tokenizer* t, const gguf_file* f) {
     if ((rc = token_id_key(t, f, "tokenizer.ggml.eot_token_id", &eot)) < 0) return rc;
     if ((rc = token_id_key(t, f, "tokenizer.ggml.eom_token_id", &eom)) < 0) return rc;
     if ((rc = bool_key(f, "tokenizer.ggml.add_bos_token", &t->add_bos)) < 0) return rc;
+    if (gemma4) t->add_bos = true;  // as llama.cpp: Gemma 4 files may say false, the model needs it
     if ((rc = bool_key(f, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix)) < 0) return rc;
     if (t->add_bos && (t->bos < 0 || t->bos >= t->n_vocab)) {
         return status_fail(WL_ERR_KEY, "tokenizer.ggml.add_bos_token is set but there is no valid bos_token_id");
@@ -277,7 +279,7 @@ static int tokenizer_load(tokenizer* t, const gguf_file* f) {
     eog_collect(t, eot, eom);
     index_build(t);
     trie_build(t);
-    return spm ? spm_init(t, f) : bpe_init(t, f);
+    return spm ? spm_init(t, f) : bpe_init(t, f, gemma4);
 }
 
 int tokenizer_init(tokenizer** out, const gguf_file* f) {
@@ -353,7 +355,7 @@ int tokenizer_piece(const tokenizer* t, int32_t id, bool render_special, std::st
             out->assign(s, len);
             break;
         case TOKEN_NORMAL:
-            if (t->kind == TOKENIZER_BPE) {
+            if (t->kind == TOKENIZER_BPE && t->byte_level) {
                 bpe_piece(t, id, out);
             } else {
                 spm_unescape(s, len, out);

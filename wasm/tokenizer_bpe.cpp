@@ -1,8 +1,10 @@
-// tokenizer_bpe: GPT-2 style byte-level BPE as llama.cpp does it (SmolLM2, GPT-2, StarCoder).
+// tokenizer_bpe: BPE as llama.cpp does it (SmolLM2, GPT-2, Llama 3, Qwen, DeepSeek, Gemma 4, ...).
 //
-// A pre-tokenizer cuts the text into words (GPT-2's regex, written out by hand); each byte of a
-// word starts as the token of its character in the GPT-2 byte alphabet, and the adjacent pair with
-// the best (lowest) merge rank is merged until no pair has a merge.
+// A pre-tokenizer (tokenizer_pre.cpp) cuts the text into words. Byte-level vocabularies start each
+// word as the tokens of its bytes in the GPT-2 byte alphabet; Gemma 4's starts from its UTF-8
+// characters (spaces written as U+2581). The adjacent pair with the best (lowest) merge rank is
+// merged until no pair has a merge; what is left without a token falls back to <0xNN> tokens where
+// the vocabulary has them.
 #include <string.h>
 
 #include <algorithm>
@@ -53,35 +55,40 @@ void bpe_piece(const tokenizer* t, int32_t id, std::string* out) {
 
 // ---- init: pre-tokenizer, byte tokens, merges ----
 
-static int bpe_pre_load(tokenizer* t, const gguf_file* f) {
-    gguf_str pre;
-    if (!gguf_find_kv(f, "tokenizer.ggml.pre")) {
-        t->pre = BPE_PRE_GPT2;
-        return WL_OK;
+static int bpe_pre_load(tokenizer* t, const gguf_file* f, bool gemma4) {
+    gguf_str pre = {"default", 7};
+    if (gemma4) pre = {"gemma4", 6};  // llama.cpp sets it from the tokenizer model
+    else if (gguf_find_kv(f, "tokenizer.ggml.pre") && !gguf_get_str(f, "tokenizer.ggml.pre", &pre)) {
+        return status_fail(WL_ERR_KEY, "key tokenizer.ggml.pre is not a string");
     }
-    if (!gguf_get_str(f, "tokenizer.ggml.pre", &pre)) return status_fail(WL_ERR_KEY, "key tokenizer.ggml.pre is not a string");
-    static const char* digits[] = {"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"};
-    static const char* gpt2[] = {"gpt2", "mpt", "olmo", "jais"};
-    for (const char* name : digits) {
-        if (gguf_str_eq(pre, name)) return t->pre = BPE_PRE_DIGITS, WL_OK;
+    t->pre = pre_tokenizer_find(pre.data, (size_t)pre.len);
+    if (!t->pre) {
+        return status_fail(WL_ERR_KEY, "unsupported BPE pre-tokenizer tokenizer.ggml.pre = '%.*s'",
+                           (int)std::min<uint64_t>(pre.len, 64), pre.data);
     }
-    for (const char* name : gpt2) {
-        if (gguf_str_eq(pre, name)) return t->pre = BPE_PRE_GPT2, WL_OK;
-    }
-    return status_fail(WL_ERR_KEY, "unsupported BPE pre-tokenizer tokenizer.ggml.pre = '%.*s' (supported: gpt2, smollm, starcoder, ...)",
-                       (int)std::min<uint64_t>(pre.len, 64), pre.data);
+    t->whole_words = pre_tokenizer_whole_words(t->pre);
+    return WL_OK;
 }
 
 static uint64_t pair_key(int32_t left, int32_t right) { return (uint64_t)(uint32_t)left << 32 | (uint32_t)right; }
 
-int bpe_init(tokenizer* t, const gguf_file* f) {
-    int rc = bpe_pre_load(t, f);
-    if (rc < 0) return rc;
+static void bpe_bytes_init(tokenizer* t) {
     for (int b = 0; b < 256; b++) {
         std::string c;
         utf8_append(&c, gpt2_byte_to_cpt(b));
-        t->byte_token[b] = token_lookup(t, c.data(), c.size());
+        t->byte_token[b] = t->byte_level ? token_lookup(t, c.data(), c.size()) : -1;
+        char hex[7];
+        snprintf(hex, sizeof(hex), "<0x%02X>", b);
+        t->byte_fallback[b] = t->byte_level ? -1 : token_lookup(t, hex, 6);
     }
+}
+
+int bpe_init(tokenizer* t, const gguf_file* f, bool gemma4) {
+    t->byte_level = !gemma4;
+    t->escape_spaces = gemma4;
+    int rc = bpe_pre_load(t, f, gemma4);
+    if (rc < 0) return rc;
+    bpe_bytes_init(t);
     const gguf_kv* merges;
     if ((rc = tokenizer_require_array(f, "tokenizer.ggml.merges", GGUF_TYPE_STRING, 0, &merges)) < 0) return rc;
     std::vector<gguf_str> strs;
@@ -104,103 +111,12 @@ int bpe_init(tokenizer* t, const gguf_file* f) {
     return WL_OK;
 }
 
-// ---- pre-tokenizer ----
-
-enum {
-    CPT_LETTER = 1,
-    CPT_NUMBER = 2,
-    CPT_SPACE = 4,
-    CPT_ANY = 8,  // set for every code point inside the fragment; 0 means "past the end"
-};
-
-struct bpe_text {
-    std::vector<uint32_t> cpt;     // code points (UNICODE_INVALID for a stray byte)
-    std::vector<uint8_t> flags;    // CPT_* per code point
-    std::vector<uint32_t> offset;  // byte offset of each code point, plus the end
-};
-
-static void bpe_text_decode(const char* s, size_t len, bpe_text* x) {
-    x->cpt.clear(), x->flags.clear(), x->offset.clear();
-    for (size_t pos = 0; pos < len;) {
-        x->offset.push_back((uint32_t)pos);
-        uint32_t cpt = utf8_next(s, len, &pos);
-        unicode_class cls = cpt == UNICODE_INVALID ? UNICODE_OTHER : unicode_classify(cpt);
-        uint8_t flags = CPT_ANY | (cls == UNICODE_LETTER ? CPT_LETTER : 0) | (cls == UNICODE_NUMBER ? CPT_NUMBER : 0) |
-                        (cpt != UNICODE_INVALID && unicode_is_space(cpt) ? CPT_SPACE : 0);
-        x->cpt.push_back(cpt);
-        x->flags.push_back(flags);
-    }
-    x->offset.push_back((uint32_t)len);
-}
-
-// GPT-2's  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  over code
-// points [begin, end), as llama.cpp's unicode_regex_split_custom_gpt2. Appends word ends.
-static void gpt2_split(const bpe_text& x, size_t begin, size_t end, std::vector<size_t>* ends) {
-    auto cpt = [&](size_t i) { return i < end ? x.cpt[i] : UNICODE_INVALID - 1; };
-    auto flags = [&](size_t i) { return i < end ? x.flags[i] : (uint8_t)0; };
-    auto other = [&](uint8_t f) { return (f & CPT_ANY) && !(f & (CPT_LETTER | CPT_NUMBER | CPT_SPACE)); };
-    size_t pos = begin;
-    while (pos < end) {
-        uint32_t c = cpt(pos);
-        if (c == '\'' && pos + 1 < end) {
-            uint32_t c1 = cpt(pos + 1), c2 = cpt(pos + 2);
-            if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') {
-                ends->push_back(pos += 2);
-                continue;
-            }
-            if (pos + 2 < end && ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'))) {
-                ends->push_back(pos += 3);
-                continue;
-            }
-        }
-        uint8_t f = c == ' ' ? flags(pos + 1) : flags(pos);  // an optional leading space joins the run
-        if (f & (CPT_LETTER | CPT_NUMBER)) {
-            uint8_t cls = f & (CPT_LETTER | CPT_NUMBER);
-            pos += c == ' ';
-            while (flags(pos) & cls) pos++;
-            ends->push_back(pos);
-            continue;
-        }
-        if (other(f)) {
-            pos += c == ' ';
-            while (other(flags(pos))) pos++;
-            ends->push_back(pos);
-            continue;
-        }
-        size_t n_space = 0;
-        while (flags(pos + n_space) & CPT_SPACE) n_space++;
-        if (n_space > 1 && pos + n_space < end) {
-            ends->push_back(pos += n_space - 1);  // \s+(?!\S): leave the last space to the next word
-        } else if (n_space > 0) {
-            ends->push_back(pos += n_space);
-        } else {
-            ends->push_back(++pos);
-        }
-    }
-}
-
-// Word ends (code point indices) of the whole fragment.
-static void bpe_pre_split(const tokenizer* t, const bpe_text& x, std::vector<size_t>* ends) {
-    size_t n = x.cpt.size();
-    if (t->pre == BPE_PRE_GPT2) {
-        gpt2_split(x, 0, n, ends);
-        return;
-    }
-    // BPE_PRE_DIGITS: \p{N} alone first, then GPT-2 inside the runs between digits.
-    size_t begin = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && !(x.flags[i] & CPT_NUMBER)) continue;
-        if (i > begin) gpt2_split(x, begin, i, ends);
-        if (i < n) ends->push_back(i + 1);
-        begin = i + 1;
-    }
-}
-
 // ---- merges ----
 
 struct bpe_symbol {
-    int32_t id;  // -1: a byte without a token (dropped, as llama.cpp does)
+    int32_t id;  // -1: no token (its bytes fall back to <0xNN>, or are dropped as in llama.cpp)
     int32_t prev, next;
+    uint32_t pos, n;  // bytes [pos, pos + n) of the word
     bool alive;
 };
 
@@ -224,15 +140,47 @@ static void bpe_try_bigram(const tokenizer* t, const std::vector<bpe_symbol>& sy
     if (it != t->merges.end()) queue->push({it->second.rank, left, right, sym[left].id, sym[right].id, it->second.result});
 }
 
-static void bpe_word(const tokenizer* t, const uint8_t* s, size_t len, std::vector<bpe_symbol>* buf,
-                     std::vector<int32_t>* out) {
-    std::vector<bpe_symbol>& sym = *buf;
-    sym.clear();
-    for (size_t i = 0; i < len; i++) {
-        sym.push_back({t->byte_token[s[i]], (int32_t)i - 1, i + 1 == len ? -1 : (int32_t)i + 1, true});
+// The starting symbols: one per byte (byte-level) or per UTF-8 character.
+static void bpe_symbols_init(const tokenizer* t, const char* s, size_t len, std::vector<bpe_symbol>* sym) {
+    sym->clear();
+    for (size_t pos = 0; pos < len;) {
+        size_t next = pos + 1;
+        int32_t id = t->byte_token[(uint8_t)s[pos]];
+        if (!t->byte_level) {
+            next = pos;
+            utf8_next(s, len, &next);
+            id = token_lookup(t, s + pos, next - pos);
+        }
+        int32_t i = (int32_t)sym->size();
+        sym->push_back({id, i - 1, next == len ? -1 : i + 1, (uint32_t)pos, (uint32_t)(next - pos), true});
+        pos = next;
     }
+}
+
+// The token a word is as a whole, without merging, or -1: any word that is a token when the
+// vocabulary ignores merges (Llama 3), a run of newlines in Gemma 4 (as llama.cpp does).
+static int32_t bpe_whole_word(const tokenizer* t, const char* s, size_t len) {
+    if (t->whole_words == BPE_WHOLE_NEWLINE_RUNS) {
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] != '\n') return -1;
+        }
+    } else if (t->whole_words != BPE_WHOLE_ANY) {
+        return -1;
+    }
+    if (!t->byte_level) return token_lookup(t, s, len);
+    std::string text;  // the word in the GPT-2 byte alphabet, as the vocabulary writes it
+    for (size_t i = 0; i < len; i++) utf8_append(&text, gpt2_byte_to_cpt((uint8_t)s[i]));
+    return token_lookup(t, text.data(), text.size());
+}
+
+static void bpe_word(const tokenizer* t, const char* s, size_t len, std::vector<bpe_symbol>* buf,
+                     std::vector<int32_t>* out) {
+    int32_t whole = bpe_whole_word(t, s, len);
+    if (whole >= 0) return out->push_back(whole);
+    std::vector<bpe_symbol>& sym = *buf;
+    bpe_symbols_init(t, s, len, &sym);
     bpe_queue queue;
-    for (int32_t i = 1; i < (int32_t)len; i++) bpe_try_bigram(t, sym, i - 1, i, &queue);
+    for (int32_t i = 1; i < (int32_t)sym.size(); i++) bpe_try_bigram(t, sym, i - 1, i, &queue);
     while (!queue.empty()) {
         bpe_bigram b = queue.top();
         queue.pop();
@@ -240,27 +188,37 @@ static void bpe_word(const tokenizer* t, const uint8_t* s, size_t len, std::vect
         bpe_symbol& right = sym[b.right];
         if (!left.alive || !right.alive || left.id != b.left_id || right.id != b.right_id) continue;  // stale
         left.id = b.result;
+        left.n += right.n;
         right.alive = false;
         left.next = right.next;
         if (right.next >= 0) sym[right.next].prev = b.left;
         bpe_try_bigram(t, sym, left.prev, b.left, &queue);
         bpe_try_bigram(t, sym, b.left, left.next, &queue);
     }
-    for (int32_t i = len ? 0 : -1; i >= 0; i = sym[i].next) {
-        if (sym[i].id >= 0) out->push_back(sym[i].id);
+    for (int32_t i = sym.empty() ? -1 : 0; i >= 0; i = sym[i].next) {
+        if (sym[i].id >= 0) {
+            out->push_back(sym[i].id);
+            continue;
+        }
+        for (uint32_t k = 0; k < sym[i].n; k++) {
+            int32_t id = t->byte_fallback[(uint8_t)s[sym[i].pos + k]];
+            if (id >= 0) out->push_back(id);
+        }
     }
 }
 
 void bpe_encode(const tokenizer* t, const char* s, size_t len, std::vector<int32_t>* out) {
-    bpe_text x;
-    bpe_text_decode(s, len, &x);
-    std::vector<size_t> ends;
-    bpe_pre_split(t, x, &ends);
+    std::string escaped;
+    if (t->escape_spaces) {
+        escaped = escape_spaces(s, len, false);
+        s = escaped.data(), len = escaped.size();
+    }
+    std::vector<uint32_t> ends;
+    pre_tokenizer_split(t->pre, s, len, &ends);
     std::vector<bpe_symbol> buf;
-    size_t begin = 0;
-    for (size_t end : ends) {
-        uint32_t from = x.offset[begin], to = x.offset[end];
-        bpe_word(t, (const uint8_t*)s + from, to - from, &buf, out);
+    uint32_t begin = 0;
+    for (uint32_t end : ends) {
+        bpe_word(t, s + begin, end - begin, &buf, out);
         begin = end;
     }
 }

@@ -21,11 +21,15 @@ enum token_type {
 
 enum tokenizer_kind { TOKENIZER_BPE, TOKENIZER_SPM };
 
-// Byte-level BPE pre-tokenizers (llama.cpp's regex sets for tokenizer.ggml.pre).
-enum bpe_pre {
-    BPE_PRE_GPT2,    // 's|'t|... | ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-    BPE_PRE_DIGITS,  // every \p{N} on its own first, then GPT-2 (smollm, starcoder, ...)
-};
+// A BPE pre-tokenizer: llama.cpp's regular expressions for one tokenizer.ggml.pre (tokenizer_pre.cpp).
+struct pre_tokenizer;
+// nullptr for a name llama.cpp does not know either (or one of the few this engine leaves out).
+const pre_tokenizer* pre_tokenizer_find(const char* name, size_t len);
+// Which words BPE takes as one token, unmerged, when the vocabulary has them.
+enum bpe_whole { BPE_WHOLE_NONE, BPE_WHOLE_ANY, BPE_WHOLE_NEWLINE_RUNS };
+bpe_whole pre_tokenizer_whole_words(const pre_tokenizer* p);
+// Cuts s into words; word_ends gets the byte offset where each word ends.
+void pre_tokenizer_split(const pre_tokenizer* p, const char* s, size_t len, std::vector<uint32_t>* word_ends);
 
 // Open-addressing map from token text to id, over the texts in tokenizer::text.
 struct token_index {
@@ -48,7 +52,10 @@ struct bpe_merge {
 
 struct tokenizer {
     tokenizer_kind kind;
-    bpe_pre pre;
+    const pre_tokenizer* pre;          // BPE only
+    bool byte_level;                   // BPE: bytes as GPT-2's alphabet; else UTF-8 with <0xNN> fallback
+    bool escape_spaces;                // spaces written as U+2581 (SentencePiece, Gemma 4's BPE)
+    bpe_whole whole_words;             // BPE: words taken whole when they are a token
     int n_vocab;
     std::string text;                  // every token's text, back to back
     std::vector<uint32_t> text_offset; // (n_vocab + 1) token i is text[offset[i], offset[i+1])
@@ -56,7 +63,8 @@ struct tokenizer {
     std::vector<float> score;          // SentencePiece merge priority (empty for BPE)
     token_index index;                 // text -> id, control tokens left out (see tokenizer.cpp)
     std::vector<special_trie_node> trie;  // [0] is the root
-    int32_t byte_token[256];           // BPE: the GPT-2 alphabet character of each byte; SPM: <0xNN>
+    int32_t byte_token[256];           // byte-level BPE: the GPT-2 alphabet character; SPM: <0xNN> (or unk)
+    int32_t byte_fallback[256];        // other BPE: <0xNN> (Gemma 4), else -1: a byte without a token
     std::unordered_map<uint64_t, bpe_merge> merges;  // (left id << 32 | right id) -> merge
     int32_t bos, eos;
     bool add_bos, add_space_prefix;
@@ -68,7 +76,7 @@ int32_t token_lookup(const tokenizer* t, const char* s, size_t len);  // -1 when
 int byte_token_value(const char* s, uint32_t len);  // "<0x41>" -> 0x41, else -1
 
 // Initialization of each algorithm (called by tokenizer_init once the vocabulary is loaded).
-int bpe_init(tokenizer* t, const gguf_file* f);
+int bpe_init(tokenizer* t, const gguf_file* f, bool gemma4);
 int spm_init(tokenizer* t, const gguf_file* f);
 
 // Finds a typed array key; n > 0 also checks its length. WL_ERR_KEY with a message otherwise.
@@ -79,5 +87,7 @@ int tokenizer_require_array(const gguf_file* f, const char* key, int elem_type, 
 void bpe_encode(const tokenizer* t, const char* s, size_t len, std::vector<int32_t>* out);
 void spm_encode(const tokenizer* t, const char* s, size_t len, bool prev_special, std::vector<int32_t>* out);
 
+// SentencePiece's spelling: spaces as U+2581, optionally one in front.
+std::string escape_spaces(const char* s, size_t len, bool space_prefix);
 // The text bytes of a normal BPE token (GPT-2 alphabet mapped back to bytes).
 void bpe_piece(const tokenizer* t, int32_t id, std::string* out);

@@ -61,7 +61,7 @@ static void spm_try_bigram(const tokenizer* t, const std::string& text, const st
     if (id >= 0) queue->push({left, right, t->score[id], size});
 }
 
-static std::string spm_escape(const char* s, size_t len, bool space_prefix) {
+std::string escape_spaces(const char* s, size_t len, bool space_prefix) {
     std::string text;
     text.reserve(len + len / 2 + 3);
     if (space_prefix) text += "\xE2\x96\x81";
@@ -76,7 +76,7 @@ static std::string spm_escape(const char* s, size_t len, bool space_prefix) {
 }
 
 void spm_encode(const tokenizer* t, const char* s, size_t len, bool prev_special, std::vector<int32_t>* out) {
-    std::string text = spm_escape(s, len, t->add_space_prefix && prev_special);
+    std::string text = escape_spaces(s, len, t->add_space_prefix && prev_special);
     std::vector<spm_symbol> sym;
     sym.reserve(text.size());
     // One symbol per UTF-8 character; a byte that starts no valid sequence is a symbol of its own

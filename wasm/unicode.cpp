@@ -53,13 +53,7 @@ void utf8_append(std::string* out, uint32_t cpt) {
     }
 }
 
-unicode_class unicode_classify(uint32_t cpt) {
-    // ASCII is most of the text: answer it without the search.
-    if (cpt < 0x80) {
-        if ((cpt | 0x20) >= 'a' && (cpt | 0x20) <= 'z') return UNICODE_LETTER;
-        if (cpt >= '0' && cpt <= '9') return UNICODE_NUMBER;
-        return UNICODE_OTHER;
-    }
+static unicode_class unicode_search(uint32_t cpt) {
     size_t lo = 0, hi = sizeof(UNICODE_RANGES) / sizeof(UNICODE_RANGES[0]);
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -72,6 +66,17 @@ unicode_class unicode_classify(uint32_t cpt) {
         }
     }
     return UNICODE_OTHER;
+}
+
+unicode_class unicode_classify(uint32_t cpt) {
+    // Latin-1 is most of the text: answer it from a table without the search.
+    static unicode_class latin1[256];
+    static bool ready = [] {
+        for (uint32_t c = 0; c < 256; c++) latin1[c] = unicode_search(c);
+        return true;
+    }();
+    (void)ready;
+    return cpt < 256 ? latin1[cpt] : unicode_search(cpt);
 }
 
 // \s as llama.cpp's unicode tables define it (White_Space property).

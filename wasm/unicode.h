@@ -1,12 +1,19 @@
-// unicode: the little of Unicode the tokenizers need: UTF-8 decoding that never fails, and
-// whether a code point is a letter (\p{L}), a number (\p{N}) or white space (\s).
+// unicode: the little of Unicode the tokenizers need: UTF-8 decoding that never fails, the
+// general category class of a code point (\p{L}, \p{N}, \p{M}, \p{P}, \p{S}) and white space (\s).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
 #include <string>
 
-enum unicode_class { UNICODE_OTHER = 0, UNICODE_LETTER = 1, UNICODE_NUMBER = 2 };
+enum unicode_class {
+    UNICODE_OTHER = 0,  // separators, controls, unassigned, ...
+    UNICODE_LETTER,
+    UNICODE_NUMBER,
+    UNICODE_MARK,
+    UNICODE_PUNCT,
+    UNICODE_SYMBOL,
+};
 
 struct unicode_range {
     uint32_t first, last;
