@@ -27,8 +27,9 @@
 
 struct wl_engine {
     gguf_file file;
-    model m;
+    model m;  // all zero when vocab_only
     tokenizer* tok;
+    bool vocab_only;  // a GGUF with tokenizer metadata and no tensors: tokenize and pieces only
 };
 
 struct wl_sampler {
@@ -112,9 +113,17 @@ API wl_engine* wl_engine_init(const uint8_t* gguf, size_t size, int n_ctx, int n
         return nullptr;
     }
     int rc = gguf_open(&e->file, gguf, size);
-    if (rc == WL_OK) rc = model_init(&e->m, &e->file, n_ctx);
-    if (rc == WL_OK) rc = tokenizer_init(&e->tok, &e->file);
-    if (rc == WL_OK && tokenizer_n_vocab(e->tok) != e->m.hp.n_vocab)
+    e->vocab_only = rc == WL_OK && e->file.tensors.empty();
+    if (e->vocab_only) {
+        // Whatever general.architecture says: the file is read for its tokenizer alone.
+        if ((rc = tokenizer_init(&e->tok, &e->file)) < 0) {
+            std::string why = status_message();
+            status_fail(rc, "the GGUF holds no tensors and no tokenizer this engine can use: %s", why.c_str());
+        }
+    }
+    if (rc == WL_OK && !e->vocab_only) rc = model_init(&e->m, &e->file, n_ctx);
+    if (rc == WL_OK && !e->vocab_only) rc = tokenizer_init(&e->tok, &e->file);
+    if (rc == WL_OK && !e->vocab_only && tokenizer_n_vocab(e->tok) != e->m.hp.n_vocab)
         rc = status_fail(WL_ERR_SHAPE, "the tokenizer has %d tokens but token_embd.weight has %d rows",
                          tokenizer_n_vocab(e->tok), e->m.hp.n_vocab);
     if (rc != WL_OK) {
@@ -132,8 +141,30 @@ API void wl_engine_free(wl_engine* e) {
     delete e;
 }
 
+// A vocabulary-only file: its architecture string, the tokenizer's facts, no model.
+static std::string vocab_info_json(wl_engine* e) {
+    gguf_str arch = {"", 0}, name = {"", 0};
+    gguf_get_str(&e->file, "general.architecture", &arch);
+    gguf_get_str(&e->file, "general.name", &name);
+    std::string s = "{\"arch\": ";
+    json_str(&s, arch.data, (size_t)arch.len);
+    s += ", \"name\": ";
+    json_str(&s, name.data, (size_t)name.len);
+    str_printf(&s, ", \"vocab_only\": true, \"n_vocab\": %d, \"bos\": %d, \"eos\": %d, \"add_bos\": %s, \"simd\": \"%s\"}",
+               tokenizer_n_vocab(e->tok), tokenizer_bos(e->tok), tokenizer_eos(e->tok),
+               tokenizer_add_bos(e->tok) ? "true" : "false", SIMD);
+    return s;
+}
+
+#define CHECK_MODEL(e)                                                                                    \
+    CHECK_ENGINE(e);                                                                                      \
+    if ((e)->vocab_only)                                                                                  \
+        return status_fail(WL_ERR_ARG, "%s: the GGUF holds only a vocabulary (no tensors): it can tokenize, " \
+                           "not run the model", __func__);
+
 API int wl_engine_info_json(wl_engine* e, char* out, int cap) {
     CHECK_ENGINE(e);
+    if (e->vocab_only) return text_out(vocab_info_json(e), out, cap);
     const model* m = &e->m;
     const hparams* hp = &m->hp;
     static const char* ARCH_NAMES[] = {"llama", "gemma3", "phi3"};
@@ -178,7 +209,7 @@ API int wl_token_piece(wl_engine* e, int32_t id, char* out, int cap) {
 }
 
 API int wl_eval(wl_engine* e, const int32_t* ids, int n, int all_logits) {
-    CHECK_ENGINE(e);
+    CHECK_MODEL(e);
     return model_eval(&e->m, ids, n, all_logits != 0);
 }
 
@@ -186,7 +217,7 @@ API float* wl_logits(wl_engine* e) { return e && e->m.n_logits ? e->m.logits : n
 
 API int wl_n_vocab(wl_engine* e) {
     CHECK_ENGINE(e);
-    return e->m.hp.n_vocab;
+    return e->vocab_only ? tokenizer_n_vocab(e->tok) : e->m.hp.n_vocab;
 }
 
 API int wl_n_past(wl_engine* e) {
@@ -195,7 +226,7 @@ API int wl_n_past(wl_engine* e) {
 }
 
 API int wl_kv_truncate(wl_engine* e, int n_keep) {
-    CHECK_ENGINE(e);
+    CHECK_MODEL(e);
     return model_kv_truncate(&e->m, n_keep);
 }
 
