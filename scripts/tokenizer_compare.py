@@ -110,7 +110,9 @@ class LlamaCpp:
 
         self.llama_cpp = llama_cpp
         llama_cpp.llama_backend_init()
-        llama_cpp.llama_log_set(llama_cpp.llama_log_callback(lambda *args: None), ctypes.c_void_p())
+        # The callback must outlive every call into llama.cpp: kept on the class.
+        LlamaCpp.quiet = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        llama_cpp.llama_log_set(LlamaCpp.quiet, ctypes.c_void_p())
         params = llama_cpp.llama_model_default_params()
         params.vocab_only = True
         self.model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
