@@ -1,10 +1,11 @@
 // The model's home: loads shards straight into the engine's memory and runs generation.
 // Messages are those of docs/contracts.md ("Worker messages").
-import { memory_plan, shards_load, shard_is_brotli, CorruptBytes } from "./loader.js";
+import { memory_plan, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
 import { loadEngine } from "./engine.js";
 
 const BUILD_DIR = new URL("../build/wasm/", import.meta.url);
-const CACHE_NAME = "wasmlm-shards-v1";
+const CACHE_NAME = "wasmlm-shards-v2";       // decoded shards (v1 held the encoded files)
+const CACHE_OLD = ["wasmlm-shards-v1"];
 const PROMPT_BATCH = 64;            // prompt tokens per eval call: Stop is checked between batches
 const MAX_THREADS = 4;
 
@@ -84,11 +85,18 @@ async function cache_open() {
   try {
     if (!self.caches) throw new Error("this browser offers no Cache API here");
     const c = await caches.open(CACHE_NAME);
+    for (const name of CACHE_OLD) caches.delete(name).catch(() => {});
     const key = (k) => new Request(new URL(`/__wasmlm/shard/${k}`, self.location.origin));
     return {
       enabled: () => true,
-      get: async (k) => (await c.match(key(k)))?.body ?? null,
-      put: (k, chunks) => c.put(key(k), new Response(new Blob(chunks))),
+      get: async (k) => {
+        const r = await c.match(key(k));
+        if (!r) return null;
+        return { body: r.body, size: Number(r.headers.get("x-wasmlm-size")), check: r.headers.get("x-wasmlm-check") };
+      },
+      put: (k, { bytes, size, check }) => c.put(key(k), new Response(bytes, {
+        headers: { "Content-Type": "application/octet-stream", "x-wasmlm-size": String(size), "x-wasmlm-check": check },
+      })),
       remove: (k) => c.delete(key(k)),
     };
   } catch (err) {
@@ -99,44 +107,57 @@ async function cache_open() {
 
 // ---- sinks: where a shard's bytes go inside wasm memory ------------------------------------
 
-// Raw shards are copied to their final place; Brotli shards are decoded there by the engine.
+// Raw shards are copied to their final place; Brotli shards are decoded there by the engine; decoded
+// bytes from the cache are copied there (place).
 function sink_open(e, base, shard, timing) {
   const dst = base + shard.offset;
   const timed = (fn) => (...a) => { const t = now(); try { return fn(...a); } finally { timing.decodeMs += now() - t; } };
   const finish_check = (written) => {
     if (written !== shard.size) throw new CorruptBytes(`decoded ${written} bytes, the manifest says ${shard.size}`);
+    timing.hashed++;
     return e.sha256(dst, shard.size);
   };
+  let pos = 0;      // bytes copied to dst (raw shards and cached ones)
+  const place = timed((u8) => {
+    if (pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
+    e.heap().set(u8, dst + pos);
+    pos += u8.length;
+  });
+  const decoded_view = () => e.heap().subarray(dst, dst + shard.size);
+  const common = {
+    place,
+    checksum: timed(() => bytes_check(decoded_view())),
+    bytes: () => decoded_view().slice(),   // a copy: wasm memory may grow (and may be shared)
+  };
   if (!shard_is_brotli(shard)) {
-    let pos = 0;
     return {
-      write: timed((u8) => {
-        if (pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
-        e.heap().set(u8, dst + pos);
-        pos += u8.length;
-      }),
+      ...common,
+      write: place,
       decoded: () => pos,
       finish: timed(() => finish_check(pos)),
       reset: () => { pos = 0; },
     };
   }
-  let dec = e.brotli(dst, shard.size);
+  let dec = null;
   let status = 0;
   return {
+    ...common,
     write: timed((u8) => {
       if (status === 1) throw new CorruptBytes("bytes after the end of the Brotli stream");
+      dec ??= e.brotli(dst, shard.size);
       status = dec.push(u8);
       if (status < 0) throw new CorruptBytes(`the Brotli stream is corrupt (${status})`);
     }),
-    decoded: () => dec.written(),
+    decoded: () => (dec ? dec.written() : pos),
     finish: timed(() => {
       if (status !== 1) throw new CorruptBytes("the Brotli stream ended early");
       const hex = finish_check(dec.written());
       dec.free();
       dec = null;
+      pos = shard.size;
       return hex;
     }),
-    reset: () => { dec?.free(); dec = e.brotli(dst, shard.size); status = 0; },
+    reset: () => { dec?.free(); dec = null; status = 0; pos = 0; },
   };
 }
 
@@ -158,7 +179,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   const started = engine_start(build);
   started.catch(() => {});   // reported where it is awaited
   const cache = await cache_open();
-  const timing = { decodeMs: 0 };
+  const timing = { decodeMs: 0, hashed: 0 };
   let ggufPtr = null;
   const reserve = async () => {
     const { engine: e } = await started;
@@ -202,6 +223,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
       total_ms: tReady - t0,
       download_ms: tShards - shards.startMs,
       decode_ms: timing.decodeMs,
+      hashed: timing.hashed,        // shards whose sha256 was computed: none on a warm load
       engine_ms: tReady - tShards,
       compile_ms: compileMs,
       from_cache: shards.fromCache,

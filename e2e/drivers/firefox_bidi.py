@@ -36,10 +36,12 @@ class FirefoxBidiDriver:
     engine = "firefox"
     via = "webdriver-bidi"
 
-    def __init__(self, start_timeout_s: float = 60):
+    def __init__(self, start_timeout_s: float = 60, prefs: dict[str, Any] | None = None):
+        """prefs: more preferences for this profile (a test's storage limit, say)."""
         self._profile = tempfile.mkdtemp(prefix="wasmlm-firefox-")
+        self.profile = Path(self._profile)
         Path(self._profile, "user.js").write_text(
-            "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in PREFS.items()))
+            "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in {**PREFS, **(prefs or {})}.items()))
         self._proc = subprocess.Popen(
             [FIREFOX, "--headless", "--remote-debugging-port=0", "--profile", self._profile, "--no-remote"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -109,9 +111,17 @@ class FirefoxBidiDriver:
             raise DriverError(f"firefox: {method}: {message.get('error')}: {message.get('message')}")
         return message["result"]
 
-    def open(self, url: str, timeout_s: float = 30) -> None:
-        self._send("browsingContext.navigate", {"context": self._context, "url": url, "wait": "complete"},
+    def open(self, url: str, timeout_s: float = 30, wait: str = "complete") -> None:
+        self._send("browsingContext.navigate", {"context": self._context, "url": url, "wait": wait},
                    timeout_s)
+
+    def tab_new(self) -> "FirefoxBidiDriver":
+        """Another tab of this browser (same profile, same storage), driven like this one."""
+        created = self._send("browsingContext.create", {"type": "tab"}, 30)
+        tab = object.__new__(FirefoxBidiDriver)
+        tab.__dict__.update(self.__dict__)
+        tab._context = created["context"]
+        return tab
 
     def evaluate(self, js: str, timeout_s: float = 60) -> Any:
         result = self._send("script.evaluate", {

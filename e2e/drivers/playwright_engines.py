@@ -29,7 +29,7 @@ class PlaywrightDriver:
         self._pw = sync_playwright().start()
         try:
             self._browser = self._launch(engine, start_timeout_s)
-            self._page = self._browser.new_page()
+            self._page = self._browser.new_context().new_page()   # a context of its own: tab_new() adds pages
         except PlaywrightError as e:
             self._pw.stop()
             raise DriverError(f"{engine} did not start: {e}") from e
@@ -60,6 +60,14 @@ class PlaywrightDriver:
             self._page.goto(url, timeout=timeout_s * 1000, wait_until="load")
         except PlaywrightError as e:
             raise DriverError(f"{self.engine}: cannot open {url}: {e}") from e
+
+    def tab_new(self) -> "PlaywrightDriver":
+        """Another tab of this browser context (same storage), driven like this one."""
+        tab = object.__new__(PlaywrightDriver)
+        tab.__dict__.update(self.__dict__)
+        tab._page = self._page.context.new_page()
+        tab._page.on("console", self._console_add)
+        return tab
 
     def evaluate(self, js: str, timeout_s: float = 60) -> Any:
         self._page.set_default_timeout(timeout_s * 1000)

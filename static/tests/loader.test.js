@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   WASM32_LIMIT, memory_plan, range_headers, body_skip, retry_delay, http_retryable,
-  integrity_decision, Progress, run_limited, shards_load, ShardError, cache_key, verify_tiling,
+  integrity_decision, Progress, run_limited, shards_load, ShardError, cache_key, verify_tiling, bytes_check,
 } from "../loader.js";
 
 const sha = (u8) => createHash("sha256").update(u8).digest("hex");
@@ -75,28 +75,41 @@ function stream_of(data, cut, stall = null) {
 // Writes raw shards into one destination, like the worker does into wasm memory.
 function sinks_make(total) {
   const dst = new Uint8Array(total);
+  const hashed = [];     // shards whose sha256 was computed, in order
   const open_sink = async (shard) => {
     let pos = 0;
+    const write = (u8) => { dst.set(u8, shard.offset + pos); pos += u8.length; };
+    const decoded = () => dst.subarray(shard.offset, shard.offset + shard.size);
     return {
-      write(u8) { dst.set(u8, shard.offset + pos); pos += u8.length; },
+      write, place: write,
       decoded: () => pos,
-      finish: () => sha(dst.subarray(shard.offset, shard.offset + pos)),
+      finish: () => { hashed.push(shard.index); return sha(dst.subarray(shard.offset, shard.offset + pos)); },
+      checksum: () => bytes_check(decoded()),
+      bytes: () => decoded().slice(),
       reset() { pos = 0; },
     };
   };
-  return { dst, open_sink };
+  return { dst, open_sink, hashed };
 }
 
-function cache_make({ failPut = false, hangPutAfter = Infinity } = {}) {
+// Entries as the worker keeps them: decoded bytes with their size and check. `reads[k]` is a list of
+// per-read behaviours ("error", "stall"), consumed in order.
+function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {} } = {}) {
   const store = new Map();
   return {
     store,
     enabled: () => true,
-    get: async (k) => (store.has(k) ? stream_of(store.get(k), null) : null),
-    put: async (k, chunks) => {
+    get: async (k) => {
+      if (!store.has(k)) return null;
+      const { bytes, size, check } = store.get(k);
+      const fault = reads[k]?.shift();
+      const body = stream_of(bytes, fault === "error" ? 200 : null, fault === "stall" ? 200 : null);
+      return { body, size, check };
+    },
+    put: async (k, { bytes, size, check }) => {
       if (failPut) throw new Error("QuotaExceededError");
       if (store.size >= hangPutAfter) return new Promise(() => {});
-      store.set(k, new Uint8Array(await new Blob(chunks).arrayBuffer()));
+      store.set(k, { bytes: bytes.slice(), size, check });
     },
     remove: async (k) => store.delete(k),
   };
@@ -104,18 +117,18 @@ function cache_make({ failPut = false, hangPutAfter = Infinity } = {}) {
 
 const no_cache = { enabled: () => false, get: async () => null, put: async () => {}, remove: async () => {} };
 
-async function load(model, { faults, cache = no_cache, concurrency = 4, stallMs = 0 } = {}) {
+async function load(model, { faults, cache = no_cache, concurrency = 4, stallMs = 0, cacheStallMs } = {}) {
   const server = server_make(model.files, faults);
   const sinks = sinks_make(model.manifest.gguf.size);
   const notices = [], progress = [];
   let t = 0;
   const stats = await shards_load(model.manifest, {
     baseUrl: "http://x/chunks/toy/manifest.json",
-    fetch: server.fetch, cache, open_sink: sinks.open_sink, concurrency, stallMs,
+    fetch: server.fetch, cache, open_sink: sinks.open_sink, concurrency, stallMs, cacheStallMs,
     now: () => (t += 5), sleep: async () => {},
     onProgress: (p) => progress.push(p), onNotice: (m) => notices.push(m),
   });
-  return { stats, server, dst: sinks.dst, notices, progress };
+  return { stats, server, dst: sinks.dst, hashed: sinks.hashed, notices, progress };
 }
 
 test("memory plan: weights + KV + scratch, refused above the wasm32 limit or the budget", () => {
@@ -289,12 +302,12 @@ test("cache: a second load makes no requests; a corrupt entry is evicted and ref
   assert.deepEqual(again.dst, model.gguf);
 
   const key = cache_key(model.manifest.shards[2]);
-  cache.store.get(key)[10] ^= 255;
+  cache.store.get(key).bytes[10] ^= 255;
   const healed = await load(model, { cache });
   assert.deepEqual(healed.server.log.map((l) => l.file), ["002.bin"]);
   assert.deepEqual(healed.dst, model.gguf);
-  assert.match(healed.notices[0], /shard 2 \(002.bin\) was corrupt in the cache/);
-  assert.deepEqual(cache.store.get(key), model.files.get("002.bin"));
+  assert.match(healed.notices[0], /shard 2 \(002.bin\) was corrupt in the cache \(its bytes changed since they were verified\)/);
+  assert.deepEqual(cache.store.get(key).bytes, model.files.get("002.bin"));
 });
 
 test("cache: a cache that stops answering turns caching off, loading goes on", async () => {
@@ -312,4 +325,62 @@ test("cache: storage that refuses writes turns caching off, loading goes on", as
   assert.equal(r.notices.length, 1);
   assert.match(r.notices[0], /caching is off \(QuotaExceededError\)/);
   assert.equal(r.stats.caching, false);
+});
+
+// ---- the cache holds decoded bytes: a warm load places them, with a size and a cheap check ----
+
+test("cache: entries hold the decoded bytes under their sha256; a warm load hashes nothing", async () => {
+  const model = model_make(4);
+  const cache = cache_make();
+  const cold = await load(model, { cache });
+  assert.deepEqual(cold.hashed.sort(), [0, 1, 2, 3]);          // verified once, when stored
+  for (const shard of model.manifest.shards) {
+    const entry = cache.store.get(shard.sha256);
+    assert.deepEqual(entry.bytes, model.files.get(shard.file));
+    assert.equal(entry.size, shard.size);
+    assert.equal(entry.check, bytes_check(model.files.get(shard.file)));
+  }
+  const warm = await load(model, { cache });
+  assert.deepEqual(warm.hashed, []);                             // no second hash
+  assert.equal(warm.stats.fromCache, 4);
+  assert.deepEqual(warm.dst, model.gguf);
+});
+
+test("cache: a missing entry, a wrong size, a read that errs or stalls are each fetched again", async () => {
+  const model = model_make(5);
+  const keys = model.manifest.shards.map(cache_key);
+  const cache = cache_make({ reads: { [keys[3]]: ["error"], [keys[4]]: ["stall"] } });
+  await load(model, { cache });
+  cache.store.delete(keys[1]);
+  cache.store.get(keys[2]).size += 1;
+  const r = await load(model, { cache, cacheStallMs: 20 });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.deepEqual(r.server.log.map((l) => l.file).sort(), ["001.bin", "002.bin", "003.bin", "004.bin"]);
+  assert.equal(r.stats.fromCache, 1);
+  const said = r.notices.join("\n");
+  assert.match(said, /shard 2 \(002.bin\) was corrupt in the cache \(it holds 1001 bytes, the manifest says 1000\)/);
+  assert.match(said, /shard 3 \(003.bin\) was corrupt in the cache \(reading it failed/);
+  assert.match(said, /shard 4 \(004.bin\) was corrupt in the cache \(reading it stalled/);
+  assert.equal(r.stats.caching, true);                           // bad entries are replaced, caching stays on
+  for (const k of keys) assert.ok(cache.store.has(k), k);
+  const again = await load(model, { cache });
+  assert.equal(again.server.log.length, 0);
+});
+
+test("bytes_check: any changed, moved or cut byte changes it; the same bytes at any alignment agree", () => {
+  const bytes = new Uint8Array(4099).map((_, i) => (i * 131 + 17) & 255);
+  const base = bytes_check(bytes);
+  const shifted = new Uint8Array(4102);
+  shifted.set(bytes, 3);
+  assert.equal(bytes_check(shifted.subarray(3, 3 + bytes.length)), base);
+  for (const at of [0, 1, 2, 3, 2048, 4096, 4098]) {
+    const flipped = bytes.slice();
+    flipped[at] ^= 1;
+    assert.notEqual(bytes_check(flipped), base, `flip at ${at}`);
+  }
+  const swapped = bytes.slice();
+  swapped.set(bytes.subarray(0, 4), 4);
+  swapped.set(bytes.subarray(4, 8), 0);
+  assert.notEqual(bytes_check(swapped), base);
+  assert.notEqual(bytes_check(bytes.subarray(0, 4098)), base);
 });
