@@ -227,16 +227,20 @@ export function bytes_check(u8) {
 // disk answers in milliseconds, so this only has to outlast a busy machine.
 export const CACHE_STALL_MS = 10000;
 
-// Places a cached shard's decoded bytes. Any failure (wrong size, a check that differs, a read that
-// errs or stalls) means "this entry is bad": the caller evicts it and fetches the shard again.
-async function cache_read(shard, entry, sink, report, stallMs) {
+// Places a cached shard's decoded bytes (entry: {size, check, read() -> Promise<Uint8Array>}). Any
+// failure (wrong size, a check that differs, a read that errs or stalls) means "this entry is bad": the
+// caller evicts it and fetches the shard again. One read of the whole body, not a stream of pieces:
+// Firefox hands a cached body over in 64 KiB pieces, each a round trip through the event loop.
+async function cache_read(shard, entry, sink, stallMs) {
   if (entry.size !== shard.size) return `it holds ${entry.size} bytes, the manifest says ${shard.size}`;
+  let bytes;
   try {
-    await body_pump(entry.body, 0, { write: (u8) => sink.place(u8) }, report, stallMs);
+    bytes = await within(entry.read(), stallMs, "reading the cache");
   } catch (err) {
     return err instanceof Stalled ? `reading it stalled (${err.message})` : `reading it failed (${err.message || err})`;
   }
-  if (sink.decoded() !== shard.size) return `it held ${sink.decoded()} bytes, the manifest says ${shard.size}`;
+  if (bytes.length !== shard.size) return `it held ${bytes.length} bytes, the manifest says ${shard.size}`;
+  sink.place(bytes);
   if (sink.checksum() !== entry.check) return "its bytes changed since they were verified";
   return "";
 }
@@ -252,8 +256,11 @@ export async function shard_load(shard, ctx) {
   if (cache.enabled()) {
     const entry = await cache.get(cache_key(shard));
     if (entry) {
-      const bad = await cache_read(shard, entry, sink, report, ctx.cacheStallMs ?? CACHE_STALL_MS);
-      if (!bad) return { source: "cache", requests: 0 };
+      const bad = await cache_read(shard, entry, sink, ctx.cacheStallMs ?? CACHE_STALL_MS);
+      if (!bad) {
+        report();
+        return { source: "cache", requests: 0 };
+      }
       await cache.remove(cache_key(shard));
       ctx.onNotice?.(`shard ${shard.index} (${shard.file}) was corrupt in the cache (${bad}); fetching it again`);
       sink.reset();

@@ -77,6 +77,33 @@ function engine_start(b) {
   });
 }
 
+// The pthreads build's worker pool is up before the first Cache API call. Firefox hung before the first
+// progress message in about 1 cold load of 12 (1 of 63 in a later count) when the two overlapped: traced,
+// the load stopped after the build was picked, with neither caches.open nor the engine's start ever
+// settling (a fresh profile's first storage call set up while the pool's nested workers are created).
+// Serialized, 0 hangs (docs/loading.md). Costs the overlap of compiling with the first requests (~50 ms);
+// a pool that still does not start in time gives way to the one-thread build, with a notice.
+const ENGINE_START_MS = 20000;
+
+// Resolves with [the started engine's promise] (in an array: a promise would be unwrapped).
+async function engine_start_first(b) {
+  const started = engine_start(b);
+  try {
+    await promise_within(started, ENGINE_START_MS, `the ${b.name} build did not start within ${ENGINE_START_MS / 1000} s`);
+    return [started];
+  } catch (err) {
+    build = await build_pick(1);
+    post({ type: "notice", message: `${err.message}; running the ${build.name} build on one thread instead` });
+    return [engine_start(build)];
+  }
+}
+
+function promise_within(promise, ms, message) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 // ---- the shard cache ----------------------------------------------------------------------
 
 const CACHE_OFF = { enabled: () => false, get: async () => null, put: async () => {}, remove: async () => {} };
@@ -84,7 +111,7 @@ const CACHE_OFF = { enabled: () => false, get: async () => null, put: async () =
 async function cache_open() {
   try {
     if (!self.caches) throw new Error("this browser offers no Cache API here");
-    const c = await caches.open(CACHE_NAME);
+    const c = await promise_within(caches.open(CACHE_NAME), 20000, "the browser's cache did not open within 20 s");
     for (const name of CACHE_OLD) caches.delete(name).catch(() => {});
     const key = (k) => new Request(new URL(`/__wasmlm/shard/${k}`, self.location.origin));
     return {
@@ -92,7 +119,8 @@ async function cache_open() {
       get: async (k) => {
         const r = await c.match(key(k));
         if (!r) return null;
-        return { body: r.body, size: Number(r.headers.get("x-wasmlm-size")), check: r.headers.get("x-wasmlm-check") };
+        return { size: Number(r.headers.get("x-wasmlm-size")), check: r.headers.get("x-wasmlm-check"),
+          read: async () => new Uint8Array(await r.arrayBuffer()) };
       },
       put: (k, { bytes, size, check }) => c.put(key(k), new Response(bytes, {
         headers: { "Content-Type": "application/octet-stream", "x-wasmlm-size": String(size), "x-wasmlm-check": check },
@@ -176,7 +204,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   if (!plan.fits) throw Object.assign(new Error(plan.reason), { where: "memory" });
 
   build = await build_pick(threads);
-  const started = engine_start(build);
+  const [started] = build.threads > 1 ? await engine_start_first(build) : [engine_start(build)];
   started.catch(() => {});   // reported where it is awaited
   const cache = await cache_open();
   const timing = { decodeMs: 0, hashed: 0 };

@@ -103,8 +103,9 @@ function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {} } = {
       if (!store.has(k)) return null;
       const { bytes, size, check } = store.get(k);
       const fault = reads[k]?.shift();
-      const body = stream_of(bytes, fault === "error" ? 200 : null, fault === "stall" ? 200 : null);
-      return { body, size, check };
+      const read = () => (fault === "stall" ? new Promise(() => {})
+        : fault === "error" ? Promise.reject(new TypeError("the body could not be read")) : Promise.resolve(bytes.slice()));
+      return { read, size, check };
     },
     put: async (k, { bytes, size, check }) => {
       if (failPut) throw new Error("QuotaExceededError");
