@@ -49,13 +49,12 @@ async function build_exists(name) {
   }
 }
 
-// Half the logical cores, at most MAX_THREADS: on a 2-core machine that is 1 thread (the SIMD build).
-// Two threads were faster there (`wasmlm bench --page-threads 2`, 2026-11-25: Chromium, Gemma 3
-// prefill 104 -> 158 tok/s), but in Firefox 1 load in 12 of the pthreads build hung before its
-// first progress message (16 of 16 single-thread loads were fine): not the default until that is
-// found. `wanted` (the page's ?threads=N) overrides the guess.
+// Every logical core, at most MAX_THREADS: on a 2-core machine 2 threads, the pthreads build. Measured
+// there (docs/loading.md, docs/bench/two-threads): prefill +37% in Chromium and +33% in Firefox, decode
+// +10-18%, against one thread. The build held back until the Firefox start-up hang was found
+// (engine_start_first). `wanted` (the page's ?threads=N) overrides the guess.
 function threads_auto() {
-  return Math.max(1, Math.min(Math.floor((navigator.hardwareConcurrency || 1) / 2), MAX_THREADS));
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
 }
 
 async function build_pick(wanted) {
