@@ -77,10 +77,10 @@ function engine_start(b) {
 }
 
 // The pthreads build's worker pool is up before the first Cache API call. Firefox hung before the first
-// progress message in about 1 cold load of 12 (1 of 63 in a later count) when the two overlapped: traced,
-// the load stopped after the build was picked, with neither caches.open nor the engine's start ever
-// settling (a fresh profile's first storage call set up while the pool's nested workers are created).
-// Serialized, 0 hangs (docs/loading.md). Costs the overlap of compiling with the first requests (~50 ms);
+// progress message in 1 cold load of 12 (1 of 67 in a later count) when the two overlapped: traced, the
+// load stopped after the build was picked, with neither caches.open nor the engine's start ever settling
+// (a fresh profile's first storage call, set up while the pool's nested worker is created). Serialized:
+// no hang since (docs/loading.md). Costs the overlap of compiling with the first requests (tens of ms);
 // a pool that still does not start in time gives way to the one-thread build, with a notice.
 const ENGINE_START_MS = 20000;
 
