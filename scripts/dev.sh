@@ -94,6 +94,8 @@ tests_run() {
   # Each browser suite runs in its own pytest process: Playwright's sync API allows one driver per thread.
   say "pytest tests (engine, server)"
   .venv/bin/pytest -q tests --ignore=tests/browser || status=1
+  say "planted bugs, short form: each must fail its named test (tests/planted/bugs.json)"
+  .venv/bin/python tests/planted/run.py --short || status=1
   say "pytest tests/browser (the chat page in Chromium)"
   .venv/bin/pytest -q tests/browser || status=1
   if [ -d e2e/tests ]; then

@@ -2,24 +2,28 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { brotliCompressSync, brotliDecompressSync } from "node:zlib";
 import {
   WASM32_LIMIT, memory_plan, range_headers, body_skip, retry_delay, http_retryable,
   integrity_decision, Progress, run_limited, shards_load, ShardError, cache_key, verify_tiling, bytes_check,
+  CorruptBytes, scratch_estimate, mib, shard_is_brotli,
 } from "../loader.js";
 
 const sha = (u8) => createHash("sha256").update(u8).digest("hex");
 
-// A model of `n` shards of `size` bytes each, stored raw.
-function model_make(n = 6, size = 1000) {
-  const gguf = new Uint8Array(n * size).map((_, i) => (i * 31 + 7) & 255);
+// A model of `n` shards of `size` bytes each, stored raw, or as real Brotli streams (encoding "br":
+// then a shard's encoded bytes, size and sha256 all differ from its decoded ones, as when packed).
+function model_make(n = 6, size = 1000, encoding = "raw") {
+  const gguf = new Uint8Array(n * size).map((_, i) => (i * 31 + 7 + ((i * i) >> 9)) & 255);
   const shards = [];
   const files = new Map();
   for (let i = 0; i < n; i++) {
     const bytes = gguf.subarray(i * size, (i + 1) * size);
     const file = `${String(i).padStart(3, "0")}.bin`;
-    files.set(file, bytes);
-    shards.push({ index: i, file, offset: i * size, size, encoding: "raw", encoded_size: size,
-      sha256: sha(bytes), encoded_sha256: sha(bytes) });
+    const encoded = encoding === "br" ? new Uint8Array(brotliCompressSync(bytes)) : bytes;
+    files.set(file, encoded);
+    shards.push({ index: i, file, offset: i * size, size, encoding, encoded_size: encoded.length,
+      sha256: sha(bytes), encoded_sha256: sha(encoded) });
   }
   const manifest = { id: "toy", name: "Toy", vocab_size: 100, kv_bytes_per_token: 10,
     gguf: { size: gguf.length, sha256: sha(gguf) }, shards };
@@ -30,9 +34,9 @@ function model_make(n = 6, size = 1000) {
 function server_make(files, faults = {}) {
   const log = [];
   let inFlight = 0, maxInFlight = 0;
-  async function fetch(url, { headers = {} } = {}) {
+  async function fetch(url, { headers = {}, cache, signal } = {}) {
     const file = url.split("/").pop();
-    log.push({ file, range: headers.Range || null });
+    log.push({ file, range: headers.Range || null, cache, signal });
     const fault = faults[file]?.shift();
     inFlight++; maxInFlight = Math.max(maxInFlight, inFlight);
     await new Promise((r) => setTimeout(r, 1));
@@ -48,9 +52,12 @@ function server_make(files, faults = {}) {
       extra = { "Content-Range": `bytes ${m[1]}-${body.length - 1}/${body.length}` };
     }
     if (fault === "corrupt") data = data.map((b) => b ^ 1);
+    if (fault === "longer") data = new Uint8Array([...data, 0, 0, 0]);
+    if (fault === "garbage") data = new Uint8Array(data.length).fill(0xff);  // not a Brotli stream
     if (fault === "hang") return new Promise(() => {});
     const cut = fault?.startsWith?.("cut:") ? Number(fault.slice(4)) : null;
     const stall = fault?.startsWith?.("stall:") ? Number(fault.slice(6)) : null;
+    if (fault?.startsWith?.("short:")) data = data.subarray(0, Number(fault.slice(6)));  // ends cleanly, early
     return new Response(stream_of(data, cut, stall), { status, headers: extra });
   }
   return { fetch, log, maxInFlight: () => maxInFlight };
@@ -72,16 +79,25 @@ function stream_of(data, cut, stall = null) {
   });
 }
 
-// Writes raw shards into one destination, like the worker does into wasm memory.
+// Writes shards into one destination, like the worker does into wasm memory: raw ones as they
+// come, Brotli ones decoded (by Node's zlib) when they end. `written` counts every encoded byte
+// handed to a sink, so a transfer that restarts instead of resuming shows.
 function sinks_make(total) {
   const dst = new Uint8Array(total);
   const hashed = [];     // shards whose sha256 was computed, in order
+  const counts = { written: 0 };
   const open_sink = async (shard) => {
+    if (shard.encoding === "br") return brotli_sink(dst, shard, counts, hashed);
     let pos = 0;
-    const write = (u8) => { dst.set(u8, shard.offset + pos); pos += u8.length; };
+    const place = (u8) => { dst.set(u8, shard.offset + pos); pos += u8.length; };
+    const write = (u8) => {  // as the worker's raw sink: never past the shard
+      if (pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
+      counts.written += u8.length;
+      place(u8);
+    };
     const decoded = () => dst.subarray(shard.offset, shard.offset + shard.size);
     return {
-      write, place: write,
+      write, place,
       decoded: () => pos,
       finish: () => { hashed.push(shard.index); return sha(dst.subarray(shard.offset, shard.offset + pos)); },
       checksum: () => bytes_check(decoded()),
@@ -89,17 +105,47 @@ function sinks_make(total) {
       reset() { pos = 0; },
     };
   };
-  return { dst, open_sink, hashed };
+  return { dst, open_sink, hashed, counts };
+}
+
+function brotli_sink(dst, shard, counts, hashed) {
+  let chunks = [], decoded = 0;
+  const view = () => dst.subarray(shard.offset, shard.offset + shard.size);
+  return {
+    write(u8) { chunks.push(u8.slice()); counts.written += u8.length; },
+    place(u8) { dst.set(u8, shard.offset); decoded = u8.length; },
+    decoded: () => decoded,
+    finish() {
+      hashed.push(shard.index);
+      let out;
+      try {
+        out = brotliDecompressSync(Buffer.concat(chunks));
+      } catch (err) {
+        throw new CorruptBytes(`the Brotli stream is corrupt (${err.code})`);
+      }
+      if (out.length > shard.size) throw new CorruptBytes(`decoded ${out.length} bytes, the manifest says ${shard.size}`);
+      dst.set(out, shard.offset);
+      decoded = out.length;
+      return sha(dst.subarray(shard.offset, shard.offset + decoded));
+    },
+    checksum: () => bytes_check(view()),
+    bytes: () => view().slice(),
+    reset() { chunks = []; decoded = 0; },
+  };
 }
 
 // Entries as the worker keeps them: decoded bytes with their size and check. `reads[k]` is a list of
 // per-read behaviours ("error", "stall"), consumed in order.
-function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {} } = {}) {
+function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {}, hangGet = false } = {}) {
   const store = new Map();
+  const calls = { get: 0, put: 0 };
   return {
     store,
+    calls,
     enabled: () => true,
     get: async (k) => {
+      calls.get++;
+      if (hangGet) return new Promise(() => {});
       if (!store.has(k)) return null;
       const { bytes, size, check } = store.get(k);
       const fault = reads[k]?.shift();
@@ -108,6 +154,7 @@ function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {} } = {
       return { read, size, check };
     },
     put: async (k, { bytes, size, check }) => {
+      calls.put++;
       if (failPut) throw new Error("QuotaExceededError");
       if (store.size >= hangPutAfter) return new Promise(() => {});
       store.set(k, { bytes: bytes.slice(), size, check });
@@ -118,7 +165,7 @@ function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {} } = {
 
 const no_cache = { enabled: () => false, get: async () => null, put: async () => {}, remove: async () => {} };
 
-async function load(model, { faults, cache = no_cache, concurrency = 4, stallMs = 0, cacheStallMs } = {}) {
+async function load(model, { faults, cache = no_cache, concurrency = 4, stallMs = 0, cacheStallMs, step = 5 } = {}) {
   const server = server_make(model.files, faults);
   const sinks = sinks_make(model.manifest.gguf.size);
   const notices = [], progress = [];
@@ -126,10 +173,10 @@ async function load(model, { faults, cache = no_cache, concurrency = 4, stallMs 
   const stats = await shards_load(model.manifest, {
     baseUrl: "http://x/chunks/toy/manifest.json",
     fetch: server.fetch, cache, open_sink: sinks.open_sink, concurrency, stallMs, cacheStallMs,
-    now: () => (t += 5), sleep: async () => {},
+    now: () => (t += step), sleep: async () => {},
     onProgress: (p) => progress.push(p), onNotice: (m) => notices.push(m),
   });
-  return { stats, server, dst: sinks.dst, hashed: sinks.hashed, notices, progress };
+  return { stats, server, dst: sinks.dst, hashed: sinks.hashed, notices, progress, written: sinks.counts.written };
 }
 
 test("memory plan: weights + KV + scratch, refused above the wasm32 limit or the budget", () => {
@@ -247,6 +294,7 @@ test("load: an interrupted body resumes with Range from the received bytes", asy
   assert.deepEqual(r.dst, model.gguf);
   const tries = r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range);
   assert.deepEqual(tries, [null, "bytes=300-", "bytes=700-"]);
+  assert.equal(r.written, encoded_total(model), "a resumed transfer re-fetched bytes it had");
 });
 
 test("load: a stalled body or an unanswered request is given up and resumed with Range", async () => {
@@ -255,6 +303,7 @@ test("load: a stalled body or an unanswered request is given up and resumed with
   assert.deepEqual(r.dst, model.gguf);
   const tries = r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range);
   assert.deepEqual(tries, [null, "bytes=256-", "bytes=256-"]);
+  assert.equal(r.written, encoded_total(model), "a resumed transfer re-fetched bytes it had");
 });
 
 test("load: a shard that keeps stalling fails with its name and what happened", async () => {
@@ -267,6 +316,9 @@ test("load: a server that ignores Range is skipped forward, not restarted", asyn
   const model = model_make(2);
   const r = await load(model, { faults: { "000.bin": ["cut:500", "ignore-range"] } });
   assert.deepEqual(r.dst, model.gguf);
+  const tries = r.server.log.filter((l) => l.file === "000.bin").map((l) => l.range);
+  assert.deepEqual(tries, [null, "bytes=500-"]);
+  assert.equal(r.written, encoded_total(model), "the resent start of the shard reached the sink again");
 });
 
 test("load: 5xx is retried, corrupt bytes are fetched again from the start", async () => {
@@ -384,4 +436,222 @@ test("bytes_check: any changed, moved or cut byte changes it; the same bytes at 
   swapped.set(bytes.subarray(4, 8), 0);
   assert.notEqual(bytes_check(swapped), base);
   assert.notEqual(bytes_check(bytes.subarray(0, 4098)), base);
+});
+
+// ---- checks that issue 17 and mutation testing showed missing (docs/mutation.md) ------------
+
+const encoded_total = (model) => model.manifest.shards.reduce((n, s) => n + s.encoded_size, 0);
+
+test("load: Brotli shards are checked by the sha256 of their decoded bytes, never the encoded ones", async () => {
+  const model = model_make(4, 3000, "br");
+  for (const s of model.manifest.shards) {
+    assert.ok(s.encoded_size < s.size && s.encoded_sha256 !== s.sha256, "the fixture must tell the two apart");
+  }
+  const r = await load(model);
+  assert.deepEqual(r.dst, model.gguf);
+  assert.equal(r.stats.requests, 4, "a good shard was fetched again");
+  assert.equal(r.written, encoded_total(model));
+  // a shard whose encoded bytes are intact but decode to other bytes is refused by name
+  const other = model_make(4, 3000, "br");
+  other.manifest.shards[1].sha256 = sha(new Uint8Array(3000));
+  const err = await load(other).catch((e) => e);
+  assert.ok(err instanceof ShardError, String(err));
+  assert.match(err.message, /shard 1 \(001\.bin\): corrupt after 4 downloads: sha256 of the decoded bytes/);
+});
+
+test("load: an interrupted Brotli body resumes at its encoded offset and decodes whole", async () => {
+  const model = model_make(3, 3000, "br");
+  const cut = Math.floor(model.manifest.shards[2].encoded_size / 2);
+  const r = await load(model, { faults: { "002.bin": [`cut:${cut}`] } });
+  assert.deepEqual(r.dst, model.gguf);
+  const tries = r.server.log.filter((l) => l.file === "002.bin").map((l) => l.range);
+  assert.deepEqual(tries, [null, `bytes=${cut}-`]);
+  assert.equal(r.written, encoded_total(model));
+});
+
+test("memory plan: the scratch estimate, the exact limit, and the reasons", () => {
+  assert.equal(scratch_estimate({ vocab_size: 49152 }, 2048), 49152 * 8 + 2048 * 256 + 48 * 1024 ** 2);
+  assert.equal(scratch_estimate({}, 1), 256 + 48 * 1024 ** 2);
+  const manifest = { id: "m", gguf: { size: 1000 }, kv_bytes_per_token: 0, vocab_size: 0 };
+  const total = memory_plan(manifest, { nCtx: 1 }).total;
+  const exact = memory_plan(manifest, { nCtx: 1, budget: total });
+  assert.ok(exact.fits, "a model that needs exactly the budget fits");
+  assert.equal(exact.reason, "");
+  const over = memory_plan(manifest, { nCtx: 1, budget: total - 1 });
+  assert.ok(!over.fits);
+  assert.match(over.reason, /Choose a shorter context or a smaller model\.$/);
+  assert.throws(() => memory_plan({ id: "m" }, { nCtx: 1 }), /manifest has no gguf\.size/);
+  assert.throws(() => memory_plan(undefined, { nCtx: 1 }), /manifest has no gguf\.size/);
+  assert.equal(mib(5 * 1024 ** 2), "5.0 MiB");
+  assert.equal(mib(10 * 1024 ** 2), "10 MiB");
+});
+
+test("resume arithmetic: a 206 for a whole-file request and loose Content-Range forms are refused", () => {
+  assert.throws(() => body_skip(206, "bytes 0-9/10", 0), /unexpected HTTP 206 for a whole-file request/);
+  assert.throws(() => body_skip(206, "xbytes 4096-9999/10000", 4096), /wrong place/);
+  assert.throws(() => body_skip(206, "bytes 4096-9999/10000x", 4096), /wrong place/);
+  assert.equal(retry_delay(1, 3), 457, "jitter: (3 * 7919) % 100 = 57, so 400 * (1 + 57 / 400)");
+});
+
+test("progress: the speed comes from the last window only", () => {
+  let t = 0;
+  const p = new Progress(10e6, () => t, 3000);
+  p.snapshot();                       // t 0: 0 bytes
+  t = 1000; p.set(0, 1e6); p.snapshot();
+  t = 5000; p.set(0, 2e6);
+  const s = p.snapshot();             // the sample at 0 s fell out: 1 MB over the last 4 s
+  assert.equal(s.mbps, 0.25);
+  assert.equal(s.etaS, 8e6 / 0.25e6);
+  const idle = new Progress(10, () => 0);
+  assert.equal(idle.snapshot().etaS, null, "no speed yet: no ETA");
+});
+
+test("load: progress moves inside a shard and is throttled to one report per 100 ms", async () => {
+  const model = model_make(2, 20000);
+  const r = await load(model, { concurrency: 1 });
+  const inside = r.progress.filter((p) => p.bytes % 20000 !== 0);
+  assert.ok(inside.length > 0, "no report between shard boundaries");
+  const chunks = 2 * Math.ceil(20000 / 128);
+  assert.ok(r.progress.length < chunks / 2, `${r.progress.length} reports for ${chunks} chunks: not throttled`);
+  for (let i = 1; i < r.progress.length; i++) assert.ok(r.progress[i].bytes >= r.progress[i - 1].bytes);
+});
+
+test("load: requests bypass the HTTP cache, and a stalled one is aborted", async () => {
+  const model = model_make(2);
+  const r = await load(model, { faults: { "001.bin": ["stall:256"] }, stallMs: 30 });
+  assert.ok(r.server.log.every((l) => l.cache === "no-store"));
+  const aborted = r.server.log.map((l) => l.signal.aborted);
+  const stalled = r.server.log.findIndex((l) => l.file === "001.bin");
+  assert.deepEqual(aborted.map((a, i) => a === (i === stalled)), aborted.map(() => true),
+    "exactly the stalled request is aborted");
+});
+
+test("load: a 404 is one request, and its error says what to do", async () => {
+  const model = model_make(2);
+  model.files.delete("001.bin");
+  const r = server_make(model.files);
+  const sinks = sinks_make(model.manifest.gguf.size);
+  const err = await shards_load(model.manifest, {
+    baseUrl: "http://x/chunks/toy/manifest.json", fetch: r.fetch, cache: no_cache, open_sink: sinks.open_sink,
+    now: () => 0, sleep: async () => {},
+  }).catch((e) => e);
+  assert.equal(err.name, "ShardError");
+  assert.match(err.message, /HTTP 404 Not Found\. Check the connection and the server/);
+  assert.equal(r.log.filter((l) => l.file === "001.bin").length, 1, "a 404 was retried");
+});
+
+test("load: a shard that keeps failing names the last error exactly", async () => {
+  const model = model_make(2);
+  const five = await load(model, { faults: { "000.bin": Array(8).fill("500") } }).catch((e) => e);
+  assert.match(five.message, /^shard 0 \(000\.bin\): download failed after 8 requests \(HTTP 500\)\. /);
+  const hung = await load(model, { faults: { "000.bin": Array(8).fill("hang") }, stallMs: 5 }).catch((e) => e);
+  assert.match(hung.message, /download failed after 8 requests \(the server did not answer: nothing for 0\.005 s\)/);
+});
+
+test("load: a body that ends early without an error is resumed, and one that keeps doing so fails", async () => {
+  const model = model_make(2);
+  const r = await load(model, { faults: { "001.bin": ["short:300"] } });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.deepEqual(r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range), [null, "bytes=300-"]);
+  const err = await load(model, { faults: { "001.bin": Array(9).fill("short:0") } }).catch((e) => e);
+  assert.match(err.message, /shard 1 \(001\.bin\): the transfer kept ending early \(0 of 1000 bytes\)/);
+});
+
+test("load: a file longer than its manifest says is refused as corrupt", async () => {
+  const model = model_make(2);
+  const err = await load(model, { faults: { "000.bin": Array(4).fill("longer") } }).catch((e) => e);
+  assert.match(err.message, /shard 0 \(000\.bin\): corrupt after 4 downloads: more than the 1000 bytes/);
+  const br = model_make(2, 3000, "br");
+  const size = br.manifest.shards[0].encoded_size;
+  const err2 = await load(br, { faults: { "000.bin": Array(4).fill("longer") } }).catch((e) => e);
+  assert.match(err2.message, new RegExp(`corrupt after 4 downloads: the file is ${size + 3} bytes, the manifest says ${size}`));
+});
+
+test("load: a corrupt Brotli stream is fetched again from the start; the hash error is precise", async () => {
+  const model = model_make(3, 3000, "br");
+  const r = await load(model, { faults: { "001.bin": ["corrupt"] } });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.deepEqual(r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range), [null, null]);
+  const wrong = model_make(2);
+  wrong.manifest.shards[1].sha256 = "ab".repeat(32);
+  const err = await load(wrong).catch((e) => e);
+  const actual = sha(wrong.files.get("001.bin")).slice(0, 12);
+  assert.ok(err.message.includes(`sha256 of the decoded bytes is ${actual}…, the manifest says abababababab…`), err.message);
+});
+
+test("tiling: every encoding the packer writes is known, empty shards are refused", () => {
+  const { manifest } = model_make(2);
+  for (const encoding of ["br", "raw", "identity"]) {
+    const m = structuredClone(manifest);
+    m.shards.forEach((s) => { s.encoding = encoding; });
+    verify_tiling(m);
+  }
+  assert.ok(shard_is_brotli({ encoding: "br" }));
+  assert.ok(!shard_is_brotli({ encoding: "identity" }) && !shard_is_brotli({ encoding: "raw" }));
+  const empty = structuredClone(manifest); empty.shards[1].encoded_size = 0;
+  assert.throws(() => verify_tiling(empty), /shard 1 \(001\.bin\) does not continue/);
+  const none = structuredClone(manifest); none.shards[1].size = 0; none.gguf.size -= 1000;
+  assert.throws(() => verify_tiling(none), /shard 1 \(001\.bin\) does not continue/);
+});
+
+test("progress: old samples leave the window exactly at its length, recent ones stay", () => {
+  let t = 0;
+  const p = new Progress(10e6, () => t, 3000);
+  p.snapshot();
+  t = 1000; p.set(0, 0.5e6); p.snapshot();
+  t = 2000; p.set(0, 2e6);
+  assert.equal(p.snapshot().mbps, 1, "all three samples are inside 3 s: 2 MB over 2 s");
+  const q = new Progress(10e6, () => t, 3000);
+  t = 0; q.snapshot();
+  t = 1000; q.set(0, 2e6); q.snapshot();
+  t = 4000; q.set(0, 3e6);
+  assert.equal(q.snapshot().mbps, 1e6 / 3 / 1e6, "the sample 3 s old is dropped");
+  const done = new Progress(10, () => 0);
+  done.set(0, 10);
+  assert.equal(done.snapshot().etaS, 0, "nothing left: ETA 0, even with no speed measured");
+});
+
+test("load: seven failed requests then a whole body still load; the eighth early end fails", async () => {
+  const model = model_make(2);
+  const r = await load(model, { faults: { "001.bin": Array(7).fill("500") } });
+  assert.deepEqual(r.dst, model.gguf);
+  const s = server_make(model.files, { "001.bin": Array(9).fill("short:0") });
+  const sinks = sinks_make(model.manifest.gguf.size);
+  await assert.rejects(shards_load(model.manifest, {
+    baseUrl: "http://x/chunks/toy/manifest.json", fetch: s.fetch, cache: no_cache, open_sink: sinks.open_sink,
+    now: () => 0, sleep: async () => {},
+  }), /kept ending early/);
+  assert.equal(s.log.filter((l) => l.file === "001.bin").length, 8, "gives up after attempts * 2 requests");
+});
+
+test("load: a Brotli body that does not decode is fetched again from the start", async () => {
+  const model = model_make(2, 3000, "br");
+  const r = await load(model, { faults: { "001.bin": ["garbage"] } });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.deepEqual(r.server.log.filter((l) => l.file === "001.bin").map((l) => l.range), [null, null]);
+});
+
+test("cache: once the cache stops answering, it is not asked again", async () => {
+  const model = model_make(4);
+  const cache = cache_make({ hangGet: true });
+  const r = await load(model, { cache, concurrency: 1, stallMs: 20 });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.equal(r.stats.caching, false);
+  assert.deepEqual(cache.calls, { get: 1, put: 0 });
+});
+
+test("tiling: shards out of order are refused", () => {
+  const { manifest } = model_make(2);
+  const swapped = structuredClone(manifest); swapped.shards[1].index = 0;
+  assert.throws(() => verify_tiling(swapped), /shard 1 \(001\.bin\) does not continue/);
+});
+
+test("cache: a corrupt entry is removed even when storing the good copy fails", async () => {
+  const model = model_make(2);
+  const cache = cache_make({ failPut: true });
+  const key = cache_key(model.manifest.shards[0]);
+  cache.store.set(key, { bytes: new Uint8Array(1000), size: 1000, check: "0:0:0" });
+  const r = await load(model, { cache });
+  assert.deepEqual(r.dst, model.gguf);
+  assert.ok(!cache.store.has(key), "the corrupt entry is still cached");
 });

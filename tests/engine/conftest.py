@@ -16,7 +16,8 @@ MODELS = {
     "smollm2": ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
     "gemma3": ROOT / "models" / "gemma-3-270m-q4_k_m.gguf",
 }
-REFERENCE = Path(os.environ.get("WASMLM_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+# llama.cpp's reference runs and tokenizer vectors, copied into the repository (small JSON files).
+REFERENCE = Path(os.environ.get("WASMLM_REFERENCE_DIR", ROOT / "tests" / "data" / "reference"))
 NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
 NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
 RUNTIMES = ["native", "node"]
@@ -51,14 +52,14 @@ def cli(request) -> list[str]:
 def model_path(name: str) -> Path:
     path = MODELS[name]
     if not path.exists():
-        pytest.fail(f"{path} is missing: run scripts/fetch_models.py")
+        pytest.fail(f"{path} is missing: run `bash scripts/dev.sh setup` (or .venv/bin/wasmlm setup-models)")
     return path
 
 
 def reference_file(name: str) -> Path:
     path = REFERENCE / name
     if not path.exists():
-        pytest.fail(f"reference data {path} is missing (set WASMLM_REFERENCE_DIR)")
+        pytest.fail(f"reference data {path} is missing (it is committed under tests/data/reference/)")
     return path
 
 

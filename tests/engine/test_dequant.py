@@ -62,9 +62,8 @@ def model_cases():
     """(model, tensor name) pairs: up to TENSORS_PER_TYPE tensors of every type, spread over the file."""
     cases = []
     for path in MODELS:
-        if not path.exists():
-            cases.append(pytest.param(path, None, marks=pytest.mark.skip(
-                reason=f"{path.name} missing: run scripts/fetch_models.py")))
+        if not path.exists():  # one failing case per missing model, never a silent skip
+            cases.append(pytest.param(path, None, id=f"{path.stem}-missing"))
             continue
         by_type = defaultdict(list)
         for t in reader(path).tensors:
@@ -83,6 +82,8 @@ def rows_of(tensor):
 
 @pytest.mark.parametrize("path,name", model_cases())
 def test_dequantize_matches_gguf_py(quants_lib, path, name):
+    if name is None:
+        pytest.fail(f"{path} is missing: run `bash scripts/dev.sh setup` (or `python3 scripts/fetch_models.py`)")
     tensor = next(t for t in reader(path).tensors if t.name == name)
     qtype = GGMLQuantizationType(tensor.tensor_type)
     rows = rows_of(tensor)

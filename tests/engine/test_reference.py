@@ -1,4 +1,5 @@
-"""Teacher-forced logits against llama.cpp's reference runs (../shared/reference/*_dev_*.json).
+"""Teacher-forced logits against llama.cpp's reference runs (tests/data/reference/*_dev_*.json,
+copied from the project's shared reference folder).
 
 The reference ids (prompt, then the 32 greedy tokens) go through `logits` in one sequence; at each
 step our top-1 must be llama.cpp's wherever llama.cpp's margin (top-1 minus top-2) exceeds 0.1,

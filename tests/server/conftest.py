@@ -1,4 +1,5 @@
 """Shared fixtures: both real models packed once per session, and the real server on a loopback port."""
+import os
 import socket
 import threading
 from pathlib import Path
@@ -19,19 +20,23 @@ WASM_EMPTY = b"\0asm\x01\0\0\0"
 def gguf_path(model_id: str) -> Path:
     model = next(m for m in DEFAULT_MODELS if m.id == model_id)
     path = MODELS_DIR / model.file
-    if not path.is_file():
-        pytest.skip(f"{path} is missing (bash scripts/dev.sh setup fetches it)")
+    if not path.is_file():  # a checkout without models fails here, it does not go green with skips
+        pytest.fail(f"{path} is missing: run `bash scripts/dev.sh setup` (or `python3 scripts/fetch_models.py`)")
     return path
 
 
 @pytest.fixture(scope="session")
 def model_path():
-    """model id -> its GGUF under models/ (skips the test when it is missing)."""
+    """model id -> its GGUF under models/ (fails the test, saying how to fetch it, when it is missing)."""
     return gguf_path
 
 
 @pytest.fixture(scope="session")
 def chunks(tmp_path_factory) -> Path:
+    # WASMLM_TEST_CHUNKS: both models packed beforehand, for mutation runs (scripts/mutation.sh), which
+    # would otherwise pack them again (~1 min) for every mutant; packing itself is then not under test.
+    if os.environ.get("WASMLM_TEST_CHUNKS"):
+        return Path(os.environ["WASMLM_TEST_CHUNKS"])
     out = tmp_path_factory.mktemp("chunks")
     for model in DEFAULT_MODELS:
         pack(gguf_path(model.id), out, model_id=model.id, name=model.name)

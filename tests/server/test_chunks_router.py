@@ -112,3 +112,32 @@ def test_traversal_is_404_and_reveals_no_path(server, chunks, path):
     assert status in (404, 400)
     assert b"pyproject" not in body and b"root:" not in body
     assert str(chunks).encode() not in body and b"/work" not in body and b"/tmp" not in body
+
+
+# ---- checks that mutation testing showed missing (docs/mutation.md)
+
+def test_a_range_longer_than_one_read_is_sent_exactly(http, chunks):
+    """The server reads 256 KiB at a time: a range across several reads ends where it was asked to."""
+    data = (chunks / MODEL / "001.bin").read_bytes()   # a whole shard of weights, ~4 MiB
+    assert len(data) > 700_000
+    r = http.get(f"/chunks/{MODEL}/001.bin", headers={"Range": "bytes=100-600099"})
+    assert r.status_code == 206 and r.headers["content-length"] == "600000"
+    assert r.content == data[100:600100]
+
+
+def test_if_none_match_lists_and_star(http):
+    etag = http.head(SHARD).headers["etag"]
+    assert http.get(SHARD, headers={"If-None-Match": f'"other", {etag}'}).status_code == 304
+    assert http.get(SHARD, headers={"If-None-Match": "*"}).status_code == 304
+
+
+def test_a_file_gone_since_the_manifest_was_read_is_404(tmp_path):
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    from wasmlm.files import file_response
+
+    request = Request({"type": "http", "method": "GET", "headers": [], "path": "/", "query_string": b""})
+    with pytest.raises(HTTPException) as e:
+        file_response(request, tmp_path / "gone.bin", "application/octet-stream", "no-cache", sha256="0" * 64)
+    assert (e.value.status_code, e.value.detail) == (404, "not found")

@@ -46,15 +46,20 @@ def test_unknown_model_is_a_clear_error(chunks):
     assert r.stderr.strip() == f"wasmlm tokenize: 'no-such-model' is neither a GGUF file nor a model packed in {chunks}"
 
 
-@pytest.mark.skipif(not NATIVE_CLI.exists(), reason="the native engine is not built (make -C wasm)")
+def native_cli_built():
+    if not NATIVE_CLI.exists():
+        pytest.fail(f"{NATIVE_CLI} is missing: run `make -C wasm native` (or `bash scripts/dev.sh setup`)")
+
+
 def test_tokenize_passes_through_to_the_native_engine(chunks):
+    native_cli_built()
     r = wasmlm("tokenize", SMOLLM2, "Hello world", "--chunks", str(chunks), "--runtime", "native")
     assert r.returncode == 0, r.stderr
     ids = json.loads(r.stdout)
     assert ids and all(isinstance(i, int) for i in ids)
 
 
-@pytest.mark.skipif(not NATIVE_CLI.exists(), reason="the native engine is not built (make -C wasm)")
 def test_engine_exit_code_comes_back(chunks):
+    native_cli_built()
     r = wasmlm("tokenize", SMOLLM2, "--chunks", str(chunks))   # TEXT missing: the engine's usage error
     assert r.returncode == 2

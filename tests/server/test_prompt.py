@@ -88,6 +88,7 @@ def test_bos_eos_and_tojson_available():
     parts = prompt_render(manifest, [{"role": "user", "content": "é"}])
     assert parts[0] == {"text": '<s>[{"role": "user", "content": "', "special": True}
     assert parts[1] == {"text": "é", "special": False}
+    assert parts[2] == {"text": '"}]</s>', "special": True}
 
 
 def test_content_goes_through_verbatim():
@@ -96,3 +97,23 @@ def test_content_goes_through_verbatim():
     manifest = {"chat_template": "{% for m in messages %}[{{ m.content | trim | upper }}]{% endfor %}"}
     assert prompt_render(manifest, [{"role": "user", "content": " hi "}]) == [
         {"text": "[", "special": True}, {"text": " hi ", "special": False}, {"text": "]", "special": True}]
+
+
+# ---- checks that mutation testing showed missing (docs/mutation.md)
+
+def test_adjacent_parts_of_one_kind_are_joined_whole():
+    manifest = {"chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}<|end|>"}
+    parts = prompt_render(manifest, [{"role": "user", "content": "one "}, {"role": "user", "content": "two"}])
+    assert parts == [{"text": "one two", "special": False}, {"text": "<|end|>", "special": True}]
+
+
+def test_tojson_takes_hugging_faces_arguments():
+    manifest = {"chat_template": "{{ {'b': 1, 'a': [1, 2]} | tojson(sort_keys=True) }}|{{ [1] | tojson(indent=1) }}|"
+                                 "{{ [1, 2] | tojson(separators=(',', ':')) }}|{{ 'é' | tojson(ensure_ascii=True) }}"}
+    assert prompt_render(manifest, []) == [
+        {"text": '{"a": [1, 2], "b": 1}|[\n 1\n]|[1,2]|"\\u00e9"', "special": True}]
+
+
+def test_missing_bos_and_eos_render_empty():
+    manifest = {"chat_template": "[{{ bos_token }}|{{ eos_token }}]"}
+    assert prompt_render(manifest, []) == [{"text": "[|]", "special": True}]

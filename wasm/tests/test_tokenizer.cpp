@@ -126,7 +126,7 @@ struct loaded_model {
 
 static bool model_load(const char* path, loaded_model* m) {
     if (!file_read(path, &m->bytes)) {
-        fprintf(stderr, "FAIL cannot read %s (run scripts/fetch_models.py)\n", path);
+        fprintf(stderr, "FAIL cannot read %s (run: bash scripts/dev.sh setup)\n", path);
         g_failed++;
         return false;
     }
@@ -320,11 +320,11 @@ static void test_bad_metadata(const gguf_file& real) {
 
 int main(int argc, char** argv) {
     const char* models = argc > 1 ? argv[1] : "models";
-    const char* reference = getenv("WASMLM_REFERENCE_DIR") ? getenv("WASMLM_REFERENCE_DIR") : "../shared/reference";
+    const char* reference = getenv("WASMLM_REFERENCE_DIR") ? getenv("WASMLM_REFERENCE_DIR") : "tests/data/reference";
     std::vector<uint8_t> json;
     std::string vectors_path = std::string(reference) + "/tokenizer_vectors.json";
     if (!file_read(vectors_path.c_str(), &json)) {
-        fprintf(stderr, "FAIL cannot read %s (set WASMLM_REFERENCE_DIR)\n", vectors_path.c_str());
+        fprintf(stderr, "FAIL cannot read %s (committed under tests/data/reference/)\n", vectors_path.c_str());
         g_failed++;
     }
     std::vector<vector_case> cases = vectors_load(json);
