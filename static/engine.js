@@ -163,6 +163,23 @@ class Engine {
     return new Float32Array(this.buffer(), logits, (allLogits ? ids.length : 1) * nVocab);
   }
 
+  // Per-layer hidden states (docs/fidelity.md): the positions to keep from the next eval on
+  // ([] stops), then a copy of the states, (positions, n_layer + 1, n_embd), or null.
+  capture(positions) {
+    const p = this.scratch(4 * Math.max(1, positions.length));
+    new Int32Array(this.buffer(), p, positions.length).set(positions);
+    this.check(this.m._wl_capture_positions(this.engine(), p, positions.length));
+    this.capturedCount = positions.length;
+  }
+  capturedStates() {
+    const p = this.m._wl_captured_states(this.engine()) >>> 0;
+    if (!p) return null;
+    const { n_layer, n_embd } = this.info();
+    return new Float32Array(this.buffer(), p, this.capturedCount * (n_layer + 1) * n_embd).slice();
+  }
+  // Test-only fault (wl_debug_perturb): scales one layer's attention output; layer -1 turns it off.
+  debugPerturb(layer, amount) { this.check(this.m._wl_debug_perturb(this.engine(), layer, amount)); }
+
   nPast() { return this.m._wl_n_past(this.engine()); }
   nVocab() { return this.m._wl_n_vocab(this.engine()); }
   truncate(n) { this.check(this.m._wl_kv_truncate(this.engine(), n)); }

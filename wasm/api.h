@@ -46,6 +46,17 @@ int wl_n_past(wl_engine* e);
 int wl_kv_truncate(wl_engine* e, int n_keep);  // forget positions >= n_keep
 int wl_is_eog(wl_engine* e, int32_t id);       // 1 for end-of-generation tokens
 int wl_stats_json(wl_engine* e, char* out, int cap);  // snprintf-like, as wl_engine_info_json
+
+// Per-layer hidden states (docs/fidelity.md). From the next wl_eval on, the residual stream of
+// each of the n absolute positions is kept after the embeddings and after every layer; n = 0
+// stops (and costs nothing when never called). Returns n.
+int wl_capture_positions(wl_engine* e, const int32_t* positions, int n);
+// (n, n_layer + 1, n_embd): row 0 is the scaled embedding, row l + 1 the output of layer l. NaN
+// where a position has not been evaluated; NULL when nothing is captured.
+float* wl_captured_states(wl_engine* e);
+// Test-only fault, so that tests can show the per-layer comparison finds a broken layer: scales
+// the attention output of `layer` by (1 + amount) in later evals; layer -1 turns it off.
+int wl_debug_perturb(wl_engine* e, int layer, float amount);
 void wl_stats_reset(wl_engine* e);
 
 // temperature <= 0: greedy. NULL on bad parameters.

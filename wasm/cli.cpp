@@ -7,6 +7,7 @@
 //   wasmlm-cli generate GGUF PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //                                   [--repeat-penalty R] [--seed S]
 //   wasmlm-cli bench GGUF [--prompt 128] [--gen 64]
+//   wasmlm-cli layers GGUF --ids JSON [--positions JSON] [--logits FILE] [--perturb-layer L [--perturb A]]
 // Every command also takes --threads N (default 1) and --ctx N where it makes sense.
 //
 // wasm/js/node_cli.mjs runs the same commands over the wasm build; both use only the C API, so
@@ -185,22 +186,22 @@ static void eval(wl_engine* e, const int32_t* ids, int n, bool all_logits) {
     if (wl_eval(e, ids, n, all_logits) < 0) die_engine("eval");
 }
 
-// "[1, 2, 3]" -> ids
-static std::vector<int32_t> ids_parse(const char* s) {
+// "[1, 2, 3]" -> ids (or the values of another option `name`)
+static std::vector<int32_t> ids_parse(const char* s, const char* name = "--ids") {
     std::vector<int32_t> ids;
     const char* p = s;
     while (*p == ' ') p++;
-    if (*p++ != '[') die(2, "--ids expects a JSON list of integers, got '%s'", s);
+    if (*p++ != '[') die(2, "%s expects a JSON list of integers, got '%s'", name, s);
     for (;;) {
         while (*p == ' ' || *p == ',') p++;
         if (*p == ']') break;
         char* end;
         long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > INT32_MAX) die(2, "--ids expects a JSON list of integers, got '%s'", s);
+        if (end == p || v < 0 || v > INT32_MAX) die(2, "%s expects a JSON list of integers, got '%s'", name, s);
         ids.push_back((int32_t)v);
         p = end;
     }
-    if (ids.empty()) die(2, "--ids needs at least one id");
+    if (ids.empty()) die(2, "%s needs at least one id", name);
     return ids;
 }
 
@@ -398,8 +399,61 @@ static int cmd_bench(args a) {
     return 0;
 }
 
+// The residual stream after the embeddings and after every layer at chosen positions (default:
+// all) of one sequence, as exact float32 values (%.9g); --logits FILE also writes the logits of
+// those positions as raw little-endian float32 (n_positions, n_vocab). --perturb-layer is the
+// test-only fault of wl_debug_perturb. docs/fidelity.md.
+static int cmd_layers(args a) {
+    const char* ids_text = opt_str(&a, "--ids", nullptr);
+    const char* positions_text = opt_str(&a, "--positions", nullptr);
+    const char* logits_path = opt_str(&a, "--logits", nullptr);
+    int perturb_layer = (int)opt_num(&a, "--perturb-layer", -1);
+    float perturb = (float)opt_num(&a, "--perturb", 0.05);
+    int threads = (int)opt_num(&a, "--threads", 1);
+    args_done(a, 1, "layers GGUF --ids JSON [--positions JSON] [--logits FILE] [--perturb-layer L [--perturb A]]");
+    if (!ids_text) die(2, "layers needs --ids JSON");
+    std::vector<int32_t> ids = ids_parse(ids_text);
+    std::vector<int32_t> positions;
+    if (positions_text) positions = ids_parse(positions_text, "--positions");
+    else
+        for (size_t t = 0; t < ids.size(); t++) positions.push_back((int32_t)t);
+    for (int32_t p : positions)
+        if ((size_t)p >= ids.size()) die(2, "--positions: %d is not a position of the %zu ids", p, ids.size());
+    loaded l = engine_load(a.pos[0].c_str(), (int)ids.size(), threads);
+    if (wl_debug_perturb(l.e, perturb_layer, perturb) < 0) die_engine("perturb");
+    if (wl_capture_positions(l.e, positions.data(), (int)positions.size()) < 0) die_engine("capture");
+    eval(l.e, ids.data(), (int)ids.size(), logits_path != nullptr);
+    std::string info = info_json(l.e);
+    int n_layer = (int)json_number(info, "n_layer"), n_embd = (int)json_number(info, "n_embd");
+    const float* states = wl_captured_states(l.e);
+    printf("{\"n_layer\": %d, \"n_embd\": %d, \"positions\": [", n_layer, n_embd);
+    for (size_t i = 0; i < positions.size(); i++) printf("%s%d", i ? ", " : "", positions[i]);
+    printf("],\n \"states\": [");
+    for (size_t i = 0; i < positions.size(); i++) {
+        printf("%s[", i ? ",\n  " : "");
+        for (int r = 0; r <= n_layer; r++) {
+            const float* row = states + (i * (size_t)(n_layer + 1) + (size_t)r) * (size_t)n_embd;
+            printf("%s[", r ? ", " : "");
+            for (int c = 0; c < n_embd; c++) printf("%s%.9g", c ? ", " : "", row[c]);
+            printf("]");
+        }
+        printf("]");
+    }
+    printf("]}\n");
+    if (logits_path) {
+        FILE* f = fopen(logits_path, "wb");
+        if (!f) die(1, "cannot open %s: %s", logits_path, strerror(errno));
+        size_t n_vocab = (size_t)wl_n_vocab(l.e);
+        bool ok = true;
+        for (int32_t p : positions) ok = ok && fwrite(wl_logits(l.e) + (size_t)p * n_vocab, sizeof(float), n_vocab, f) == n_vocab;
+        if (fclose(f) != 0 || !ok) die(1, "cannot write %s", logits_path);
+    }
+    wl_engine_free(l.e);
+    return 0;
+}
+
 int main(int argc, char** argv) {
-    const char* usage = "usage: wasmlm-cli {info|tokenize|logits|perplexity|generate|bench} GGUF ...";
+    const char* usage = "usage: wasmlm-cli {info|tokenize|logits|perplexity|generate|bench|layers} GGUF ...";
     if (argc < 2) die(2, "%s", usage);
     std::string cmd = argv[1];
     args a = args_parse(argc, argv);
@@ -409,5 +463,6 @@ int main(int argc, char** argv) {
     if (cmd == "perplexity") return cmd_perplexity(a);
     if (cmd == "generate") return cmd_generate(a);
     if (cmd == "bench") return cmd_bench(a);
+    if (cmd == "layers") return cmd_layers(a);
     die(2, "unknown command '%s' (%s)", cmd.c_str(), usage);
 }

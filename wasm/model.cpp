@@ -208,6 +208,7 @@ static void attention_block(model* m, int il, int n) {
 
     matmul(m, w->wo, q_dim, hp->n_embd, m->att, n, m->xb2);
     if (w->post_attn_norm.data) norm_rows(m, m->xb2, m->xb2, w->post_attn_norm, n, hp->n_embd);
+    if (il == m->perturb_layer) vec_scale(m->xb2, 1.0f + m->perturb_amount, n * hp->n_embd);
     vec_add(m->x, m->xb2, n * hp->n_embd);
 }
 
@@ -261,12 +262,25 @@ static void logits_compute(model* m, int first, int n, float* out) {
     matmul_prepared(m, m->output, hp->n_embd, hp->n_vocab, rows, out, hp->n_vocab, &m->stats.ms_logits);
 }
 
+// Copies the residual rows of the captured positions that lie in this batch into slot `slot`.
+static void capture_rows(model* m, int slot, int n) {
+    const hparams* hp = &m->hp;
+    for (int i = 0; i < m->n_capture; i++) {
+        int t = m->capture_pos[i] - m->n_past;
+        if (t < 0 || t >= n) continue;
+        float* dst = m->capture + ((size_t)i * (hp->n_layer + 1) + slot) * hp->n_embd;
+        memcpy(dst, m->x + (size_t)t * hp->n_embd, (size_t)hp->n_embd * sizeof(float));
+    }
+}
+
 static void forward_batch(model* m, const int32_t* ids, int n, float* logits, bool all_logits) {
     embed(m, ids, n);
     rope_tables(m, n);
+    if (m->n_capture) capture_rows(m, 0, n);
     for (int il = 0; il < m->hp.n_layer; il++) {
         attention_block(m, il, n);
         ffn_block(m, il, n);
+        if (m->n_capture) capture_rows(m, il + 1, n);
     }
     if (logits) logits_compute(m, all_logits ? 0 : n - 1, n, logits);
     m->n_past += n;
@@ -307,6 +321,29 @@ int model_eval(model* m, const int32_t* ids, int n, bool all_logits) {
     if (n == 1) m->stats.n_generated++;
     else m->stats.n_prompt += n;
     return WL_OK;
+}
+
+int model_capture_set(model* m, const int32_t* positions, int n) {
+    if (n < 0 || (n && !positions)) return status_fail(WL_ERR_ARG, "capture: bad list of positions");
+    for (int i = 0; i < n; i++)
+        if (positions[i] < 0 || positions[i] >= m->n_ctx)
+            return status_fail(WL_ERR_ARG, "capture: position %d is outside the context (%d)", positions[i], m->n_ctx);
+    size_t rows = (size_t)n * (m->hp.n_layer + 1), bytes = rows * m->hp.n_embd * sizeof(float);
+    float* states = n ? (float*)malloc(bytes) : nullptr;
+    int32_t* pos = n ? (int32_t*)malloc((size_t)n * sizeof(int32_t)) : nullptr;
+    if (n && (!states || !pos)) {
+        free(states);
+        free(pos);
+        return status_fail(WL_ERR_NO_MEMORY, "out of memory for the states of %d positions (%zu bytes)", n, bytes);
+    }
+    for (size_t i = 0; i < rows * m->hp.n_embd; i++) states[i] = NAN;
+    if (n) memcpy(pos, positions, (size_t)n * sizeof(int32_t));
+    free(m->capture);
+    free(m->capture_pos);
+    m->capture = states;
+    m->capture_pos = pos;
+    m->n_capture = n;
+    return n;
 }
 
 int model_kv_truncate(model* m, int n_keep) {

@@ -98,6 +98,17 @@ struct model {
     int logits_cap;         // rows allocated
 
     model_stats stats;
+
+    // per-layer hidden states (model_capture_set): the residual stream of n_capture absolute
+    // positions after the embeddings and after every layer, (n_capture, n_layer + 1, n_embd)
+    int n_capture;
+    int32_t* capture_pos;
+    float* capture;
+
+    // test-only fault (wl_debug_perturb): layer perturb_layer's attention output is scaled by
+    // (1 + perturb_amount) before it joins the residual stream; -1 = none
+    int perturb_layer;
+    float perturb_amount;
 };
 
 // Validates the hyperparameters and every tensor against them, and allocates the KV cache
@@ -109,6 +120,10 @@ void model_free(model* m);
 // Evaluates `n` tokens at positions n_past.., appending them to the KV cache. Logits are kept for
 // the last position, or for every position when all_logits.
 int model_eval(model* m, const int32_t* ids, int n, bool all_logits);
+
+// Keeps the hidden states of these absolute positions in later evals (n = 0: none). Rows of
+// positions not evaluated yet are NaN.
+int model_capture_set(model* m, const int32_t* positions, int n);
 
 int model_kv_truncate(model* m, int n_keep);
 size_t model_kv_bytes(const model* m);

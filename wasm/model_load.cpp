@@ -269,6 +269,7 @@ static int buffers_alloc(model* m, int n_ctx) {
 
 int model_init(model* m, const gguf_file* f, int n_ctx) {
     memset(m, 0, sizeof(*m));
+    m->perturb_layer = -1;
     loader l = {f, nullptr};
     int rc;
     if ((rc = arch_read(&l, m)) || (rc = hparams_read(&l, m)) || (rc = weights_read(&l, m)) ||
@@ -286,6 +287,8 @@ void model_free(model* m) {
     float* bufs[] = {m->x, m->xb, m->xb2, m->q, m->k, m->v, m->att, m->hb, m->hb2, m->rope_cs, m->logits};
     for (float* b : bufs) free(b);
     free(m->act);
+    free(m->capture);
+    free(m->capture_pos);
     memset(m, 0, sizeof(*m));
 }
 

@@ -1,4 +1,4 @@
-"""The `wasmlm` command: pack, serve, setup-models, the engine's commands, loadtest, bench."""
+"""The `wasmlm` command: pack, serve, setup-models, the engine's commands, fidelity, loadtest, bench."""
 import argparse
 import sys
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 from .pack import BROTLI_QUALITY, DEFAULT_SHARD_SIZE
 from .settings import MODELS_DIR, Settings
 
-ENGINE_COMMANDS = ("tokenize", "logits", "perplexity", "generate")
+ENGINE_COMMANDS = ("tokenize", "logits", "perplexity", "generate", "layers")
 
 
 def size_parse(text: str) -> int:
@@ -76,6 +76,38 @@ def engine_cmd(subcommand: str, argv: list[str]) -> int:
         return 1
 
 
+def fidelity_cmd(args) -> int:
+    from .engine import EngineError, model_resolve
+    from .fidelity.report import report_write
+    from .fidelity.requantize import DEFAULT_FORMATS, ENGINE_FORMATS
+    from .fidelity.run import DEFAULT_TEXT, fidelity_run
+    chosen = ",".join(DEFAULT_FORMATS) if args.formats is None else args.formats
+    formats = [f.strip().upper() for f in chosen.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in ENGINE_FORMATS]
+    if unknown:
+        print(f"wasmlm fidelity: unknown format {unknown[0]} (the engine runs {', '.join(ENGINE_FORMATS)})",
+              file=sys.stderr)
+        return 2
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("wasmlm fidelity: the plots need matplotlib: pip install 'wasmlm[fidelity]'", file=sys.stderr)
+        return 1
+    try:
+        model = model_resolve(args.model, Path(args.chunks))
+        text = Path(args.text or DEFAULT_TEXT).read_text()
+        out = Path(args.out or f"fidelity-{model.stem}")
+        result = fidelity_run(model, text, formats, out / "work", runtime=args.runtime, n_tokens=args.tokens,
+                              llama_python=args.llama_python)
+        (out / "work").rmdir()
+    except (EngineError, OSError, ValueError) as e:
+        print(f"wasmlm fidelity: {e}", file=sys.stderr)
+        return 1
+    for path in report_write(result, out):
+        print(path)
+    return 0
+
+
 def parser_build() -> argparse.ArgumentParser:
     settings = Settings()
     p = argparse.ArgumentParser(prog="wasmlm", description=__doc__)
@@ -103,6 +135,18 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--models", default=str(MODELS_DIR))
     s.add_argument("--chunks", default=str(settings.chunks))
     s.set_defaults(run=setup_models_cmd)
+
+    s = sub.add_parser("fidelity", help="per-layer error against a numpy float32 pass, and the quantization "
+                                        "ladder: Markdown + JSON + plots (docs/fidelity.md)")
+    s.add_argument("model", help="a GGUF path or a packed model id")
+    s.add_argument("--text", help="text file to run (default: a built-in paragraph)")
+    s.add_argument("--tokens", type=int, default=128, help="tokens of the text used (default: %(default)s)")
+    s.add_argument("--formats", help="comma-separated ladder (default: F32,F16,Q8_0,Q5_0,Q4_1,Q4_0; '' for none)")
+    s.add_argument("--out", help="output folder (default: fidelity-<model>)")
+    s.add_argument("--runtime", choices=("native", "node"), default="node")
+    s.add_argument("--llama-python", help="a Python with llama-cpp-python, for llama.cpp's figures (optional)")
+    s.add_argument("--chunks", default=str(settings.chunks))
+    s.set_defaults(run=fidelity_cmd)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"the engine's `{name}` (MODEL [args] [--runtime native|node])", add_help=False)

@@ -1,10 +1,12 @@
 """Tiny random models written with the `gguf` package: a few kilobytes that the engine loads in
-milliseconds, for the architecture checks (test_phi3.py) and the malformed-file checks."""
+milliseconds, for the architecture checks (test_phi3.py, test_layers.py), the malformed-file
+checks and the fidelity command's end-to-end test."""
 
 from pathlib import Path
 
 import numpy as np
-from gguf import GGUFWriter, TokenType
+from gguf import GGMLQuantizationType, GGUFWriter, TokenType
+from gguf.quants import quantize
 
 N_VOCAB = 300
 N_EMBD = 64
@@ -13,6 +15,7 @@ N_HEAD_KV = 2
 HEAD_DIM = N_EMBD // N_HEAD
 N_FF = 128
 N_LAYER = 2
+N_SWA = 16  # gemma3's sliding window: short, so that 80 tokens slide past it
 
 
 def _tokenizer(w: GGUFWriter) -> None:
@@ -32,8 +35,11 @@ def _tokenizer(w: GGUFWriter) -> None:
     w.add_add_bos_token(True)
 
 
-def write_model(path: Path, arch: str = "llama", seed: int = 0) -> Path:
-    """A random model of `arch` ("llama" or "phi3") with F32 weights (exact in numpy)."""
+def write_model(path: Path, arch: str = "llama", seed: int = 0, n_layer: int = N_LAYER,
+                qtype: GGMLQuantizationType = GGMLQuantizationType.F32) -> Path:
+    """A random model of `arch` ("llama", "phi3" or "gemma3"). Its matrices are F32 (exact in
+    numpy; the engine then keeps activations in float) or quantized to `qtype` (the engine then
+    quantizes activations to 8 bits as for a real model); norms stay F32."""
     rng = np.random.default_rng(seed)
 
     def mat(rows, cols):
@@ -42,39 +48,55 @@ def write_model(path: Path, arch: str = "llama", seed: int = 0) -> Path:
     def norm(n):
         return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
 
+    def add_matrix(name, data):
+        if qtype == GGMLQuantizationType.F32:
+            w.add_tensor(name, data)
+        else:
+            w.add_tensor(name, quantize(data, qtype), raw_dtype=qtype)
+
+    gemma = arch == "gemma3"
     q_dim, kv_dim = N_HEAD * HEAD_DIM, N_HEAD_KV * HEAD_DIM
     w = GGUFWriter(str(path), arch)
     w.add_name(f"synthetic {arch}")
-    w.add_block_count(N_LAYER)
+    w.add_block_count(n_layer)
     w.add_context_length(256)
     w.add_embedding_length(N_EMBD)
     w.add_feed_forward_length(N_FF)
     w.add_head_count(N_HEAD)
     w.add_head_count_kv(N_HEAD_KV)
     w.add_rope_dimension_count(HEAD_DIM)
-    w.add_rope_freq_base(10000.0)
-    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_freq_base(1e6 if gemma else 10000.0)
+    w.add_layer_norm_rms_eps(1e-6 if gemma else 1e-5)
+    if gemma:
+        w.add_key_length(HEAD_DIM)
+        w.add_value_length(HEAD_DIM)
+        w.add_sliding_window(N_SWA)
     _tokenizer(w)
 
-    w.add_tensor("token_embd.weight", mat(N_VOCAB, N_EMBD))
+    add_matrix("token_embd.weight", mat(N_VOCAB, N_EMBD))
     w.add_tensor("output_norm.weight", norm(N_EMBD))
     if arch == "phi3":
-        w.add_tensor("output.weight", mat(N_VOCAB, N_EMBD))
-    for il in range(N_LAYER):
+        add_matrix("output.weight", mat(N_VOCAB, N_EMBD))
+    for il in range(n_layer):
         p = f"blk.{il}."
         w.add_tensor(p + "attn_norm.weight", norm(N_EMBD))
         if arch == "phi3":
-            w.add_tensor(p + "attn_qkv.weight", mat(q_dim + 2 * kv_dim, N_EMBD))
-            w.add_tensor(p + "ffn_up.weight", mat(2 * N_FF, N_EMBD))
+            add_matrix(p + "attn_qkv.weight", mat(q_dim + 2 * kv_dim, N_EMBD))
+            add_matrix(p + "ffn_up.weight", mat(2 * N_FF, N_EMBD))
         else:
-            w.add_tensor(p + "attn_q.weight", mat(q_dim, N_EMBD))
-            w.add_tensor(p + "attn_k.weight", mat(kv_dim, N_EMBD))
-            w.add_tensor(p + "attn_v.weight", mat(kv_dim, N_EMBD))
-            w.add_tensor(p + "ffn_gate.weight", mat(N_FF, N_EMBD))
-            w.add_tensor(p + "ffn_up.weight", mat(N_FF, N_EMBD))
-        w.add_tensor(p + "attn_output.weight", mat(N_EMBD, q_dim))
+            add_matrix(p + "attn_q.weight", mat(q_dim, N_EMBD))
+            add_matrix(p + "attn_k.weight", mat(kv_dim, N_EMBD))
+            add_matrix(p + "attn_v.weight", mat(kv_dim, N_EMBD))
+            add_matrix(p + "ffn_gate.weight", mat(N_FF, N_EMBD))
+            add_matrix(p + "ffn_up.weight", mat(N_FF, N_EMBD))
+        if gemma:
+            w.add_tensor(p + "attn_q_norm.weight", norm(HEAD_DIM))
+            w.add_tensor(p + "attn_k_norm.weight", norm(HEAD_DIM))
+            w.add_tensor(p + "post_attention_norm.weight", norm(N_EMBD))
+            w.add_tensor(p + "post_ffw_norm.weight", norm(N_EMBD))
+        add_matrix(p + "attn_output.weight", mat(N_EMBD, q_dim))
         w.add_tensor(p + "ffn_norm.weight", norm(N_EMBD))
-        w.add_tensor(p + "ffn_down.weight", mat(N_EMBD, N_FF))
+        add_matrix(p + "ffn_down.weight", mat(N_EMBD, N_FF))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

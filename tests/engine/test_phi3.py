@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-import reference_numpy
 import synthetic_gguf
 from conftest import run_json
+from wasmlm.fidelity import reference
 
 IDS = [1] + [int(i) for i in np.random.default_rng(7).integers(3, synthetic_gguf.N_VOCAB, 79)]
 
@@ -24,6 +24,6 @@ def test_synthetic_model_matches_numpy(cli, tmp_path, arch):
         for token, logit in row:
             ours[t, token] = logit
 
-    hp, weights = reference_numpy.load(str(path))
-    expected = reference_numpy.forward(hp, weights, IDS)
+    hp, weights = reference.load(str(path))
+    expected = reference.forward(hp, weights, IDS, kv_f16=True).logits
     np.testing.assert_allclose(ours, expected, atol=2e-3, rtol=1e-3)

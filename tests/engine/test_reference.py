@@ -6,7 +6,7 @@ step our top-1 must be llama.cpp's wherever llama.cpp's margin (top-1 minus top-
 and each of its top-5 logits must be within 1.0 of ours once both sides' mean over those five ids is
 taken off. Centred, because a shift of a whole row changes no probability, and because llama.cpp
 itself sits up to ~1.9 (absolute) from an exact float32 forward pass on Gemma 3's large logits
-(reference_numpy.py; under 1.0 centred), so absolute logits would compare two kinds of noise.
+(server/wasmlm/fidelity/reference.py; under 1.0 centred), so absolute logits would compare two kinds of noise.
 
 Measured with activations quantized as llama.cpp does (fp16 block scales, round half to even,
 q8_K's signed scale), GELU through its fp16 table, and q, K and V rounded to fp16 as llama.cpp's

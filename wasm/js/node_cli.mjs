@@ -1,11 +1,11 @@
 // node_cli: the commands of the native wasmlm-cli (wasm/cli.cpp), run on a wasm build under Node.js.
 //
-//   node wasm/js/node_cli.mjs {info|tokenize|logits|perplexity|generate|bench} GGUF ... [--build B]
+//   node wasm/js/node_cli.mjs {info|tokenize|logits|perplexity|generate|bench|layers} GGUF ... [--build B]
 //
 // Same commands, options, output and errors as cli.cpp (read it side by side: the functions
 // mirror each other). Only here: --build simd|mt|scalar|debug picks the wasm build (default simd,
 // or mt when --threads > 1).
-import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 import { loadEngine } from "../../static/engine.js";
@@ -149,9 +149,9 @@ function evaluate(e, ids, all_logits) {
   }
 }
 
-// "[1, 2, 3]" -> ids
-function ids_parse(s) {
-  const bad = () => die(2, `--ids expects a JSON list of integers, got '${s}'`);
+// "[1, 2, 3]" -> ids (or the values of another option `name`)
+function ids_parse(s, name = "--ids") {
+  const bad = () => die(2, `${name} expects a JSON list of integers, got '${s}'`);
   const m = /^ *\[([^\]]*)\]/.exec(s);
   if (!m) bad();
   const ids = [];
@@ -160,7 +160,7 @@ function ids_parse(s) {
     if (!v || Number(v[0]) < 0 || Number(v[0]) > 2147483647) bad();
     ids.push(Number(v[0]));
   }
-  if (!ids.length) die(2, "--ids needs at least one id");
+  if (!ids.length) die(2, `${name} needs at least one id`);
   return Int32Array.from(ids);
 }
 
@@ -372,11 +372,66 @@ async function cmd_bench(a) {
   e.dispose();
 }
 
+// Per-layer hidden states (see cmd_layers in cli.cpp). String(x) of a float32 value parses back
+// to the same float32, as cli.cpp's %.9g does.
+async function cmd_layers(a) {
+  const ids_text = opt_str(a, "--ids", null);
+  const positions_text = opt_str(a, "--positions", null);
+  const logits_path = opt_str(a, "--logits", null);
+  const perturb_layer = opt_int(a, "--perturb-layer", -1);
+  const perturb = opt_num(a, "--perturb", 0.05);
+  const threads = opt_int(a, "--threads", 1);
+  args_done(a, 1, "layers GGUF --ids JSON [--positions JSON] [--logits FILE] [--perturb-layer L [--perturb A]]");
+  if (ids_text === null) die(2, "layers needs --ids JSON");
+  const ids = ids_parse(ids_text);
+  const positions = positions_text === null ? ids.map((_, t) => t) : ids_parse(positions_text, "--positions");
+  for (const p of positions) if (p >= ids.length) die(2, `--positions: ${p} is not a position of the ${ids.length} ids`);
+  const l = await engine_load(a.pos[0], ids.length, threads);
+  const e = l.engine;
+  try {
+    e.debugPerturb(perturb_layer, perturb);
+  } catch (err) {
+    die_engine("perturb", err);
+  }
+  try {
+    e.capture(positions);
+  } catch (err) {
+    die_engine("capture", err);
+  }
+  const logits = evaluate(e, ids, logits_path !== null);
+  const n_vocab = e.nVocab();
+  let logit_rows = null; // copied before any call that may grow memory and move the view
+  if (logits_path !== null) {
+    logit_rows = new Float32Array(positions.length * n_vocab);
+    positions.forEach((p, i) => logit_rows.set(logits.subarray(p * n_vocab, (p + 1) * n_vocab), i * n_vocab));
+  }
+  const { n_layer, n_embd } = e.info();
+  const states = e.capturedStates();
+  const rows = [];
+  for (let i = 0; i < positions.length; i++) {
+    const layers = [];
+    for (let r = 0; r <= n_layer; r++) {
+      const at = (i * (n_layer + 1) + r) * n_embd;
+      layers.push(`[${Array.from(states.subarray(at, at + n_embd), String).join(", ")}]`);
+    }
+    rows.push(`[${layers.join(", ")}]`);
+  }
+  out(`{"n_layer": ${n_layer}, "n_embd": ${n_embd}, "positions": [${Array.from(positions).join(", ")}],\n "states": [${rows.join(",\n  ")}]}\n`);
+  if (logits_path !== null) {
+    try {
+      writeFileSync(logits_path, new Uint8Array(logit_rows.buffer));
+    } catch (err) {
+      die(1, `cannot open ${logits_path}: ${strerror(err)}`);
+    }
+  }
+  e.dispose();
+}
+
 const COMMANDS = { info: cmd_info, tokenize: cmd_tokenize, logits: cmd_logits, perplexity: cmd_perplexity,
-  generate: cmd_generate, bench: cmd_bench };
+  generate: cmd_generate, bench: cmd_bench, layers: cmd_layers };
 
 async function main(argv) {
-  const usage = "usage: wasmlm-cli {info|tokenize|logits|perplexity|generate|bench} GGUF ...";
+  const usage = "usage: wasmlm-cli {info|tokenize|logits|perplexity|generate|bench|layers} GGUF ...";
   if (argv.length < 1) die(2, usage);
   const a = args_parse(argv);
   g_build = opt_str(a, "--build", null);

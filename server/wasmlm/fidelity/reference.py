@@ -1,7 +1,15 @@
 """An independent float32 forward pass in numpy for the engine's architectures (llama, gemma3, phi3).
 
-Weights are dequantized whole with the `gguf` package; everything else is written from the
-papers / llama.cpp's graphs, not from the engine's C++, so that the two can check each other.
+Weights are dequantized whole with the `gguf` package; everything else is written from the model
+definitions (Llama: pre-norm RMSNorm, SwiGLU, rotary embeddings on adjacent pairs; Phi-3: the same
+with fused qkv and gate/up matrices and rotation of halves; Gemma 3: sqrt(d)-scaled embeddings,
+q/k RMSNorm, post-attention and post-FFN norms, GELU(tanh), five sliding-window layers with rope
+base 10000 for each global one), not from the engine's C++, so that the two can check each other.
+Slow is fine: a 128-token pass over a 135M model takes a few seconds.
+
+`forward` returns the residual stream after the embeddings and after every layer, and the logits.
+With kv_f16, q, K and V are rounded to fp16 as llama.cpp's (and the engine's) fp16 KV cache does;
+without it everything stays float32.
 """
 
 from dataclasses import dataclass
@@ -22,6 +30,13 @@ class Hparams:
     n_rot: int
     eps: float
     rope_base: float
+    n_swa: int = 0
+
+
+@dataclass
+class Forward:
+    states: np.ndarray  # (n, n_layer + 1, n_embd): the embeddings, then the output of each layer
+    logits: np.ndarray  # (n, n_vocab)
 
 
 def _field(reader: GGUFReader, key: str, default=None):
@@ -46,12 +61,18 @@ def load(path: str) -> tuple[Hparams, dict[str, np.ndarray]]:
         n_rot=_field(reader, f"{arch}.rope.dimension_count", head_dim),
         eps=_field(reader, f"{arch}.attention.layer_norm_rms_epsilon", 1e-5),
         rope_base=_field(reader, f"{arch}.rope.freq_base", 10000.0),
+        n_swa=_field(reader, f"{arch}.attention.sliding_window", 0) if arch == "gemma3" else 0,
     )
+    return hp, tensors_dequantize(reader)
+
+
+def tensors_dequantize(reader: GGUFReader) -> dict[str, np.ndarray]:
+    """Every tensor of the file as float32, shaped (rows, cols) like the file's ne reversed."""
     weights = {}
     for t in reader.tensors:
         shape = tuple(int(x) for x in reversed(t.shape.tolist()))
         weights[t.name] = dequantize(t.data, t.tensor_type).astype(np.float32).reshape(shape)
-    return hp, weights
+    return weights
 
 
 def rmsnorm(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
@@ -85,10 +106,10 @@ def silu(x: np.ndarray) -> np.ndarray:
     return x / (1.0 + np.exp(-x))
 
 
-def attention(q, k, v, window: int):
+def attention(q, k, v, window: int, kv_f16: bool):
     """q: (n, H, d), k/v: (n, Hkv, d), causal (and sliding when window > 0); q already scaled."""
-    # llama.cpp keeps K and V in an fp16 cache and converts q to fp16 for q.k
-    q, k, v = (a.astype(np.float16).astype(np.float32) for a in (q, k, v))
+    if kv_f16:  # llama.cpp keeps K and V in an fp16 cache and converts q to fp16 for q.k
+        q, k, v = (a.astype(np.float16).astype(np.float32) for a in (q, k, v))
     n, n_head, _ = q.shape
     group = n_head // k.shape[1]
     k = np.repeat(k, group, axis=1)
@@ -102,14 +123,15 @@ def attention(q, k, v, window: int):
     return np.einsum("hij,jhd->ihd", scores, v)
 
 
-def forward(hp: Hparams, w: dict[str, np.ndarray], ids: list[int]) -> np.ndarray:
-    """Logits (n, n_vocab) of every position of one sequence starting at position 0."""
+def forward(hp: Hparams, w: dict[str, np.ndarray], ids: list[int], kv_f16: bool = False) -> Forward:
+    """Every position of one sequence starting at position 0."""
     n = len(ids)
     pos = np.arange(n)
     gemma = hp.arch == "gemma3"
     x = w["token_embd.weight"][ids].astype(np.float32)
     if gemma:
         x = x * np.float32(np.sqrt(hp.n_embd))
+    states = [x]
     q_dim, kv_dim = hp.n_head * hp.head_dim, hp.n_head_kv * hp.head_dim
     for il in range(hp.n_layer):
         p = f"blk.{il}."
@@ -126,11 +148,11 @@ def forward(hp: Hparams, w: dict[str, np.ndarray], ids: list[int]) -> np.ndarray
         if gemma:
             q = rmsnorm(q, w[p + "attn_q_norm.weight"], hp.eps)
             k = rmsnorm(k, w[p + "attn_k_norm.weight"], hp.eps)
-            if (il + 1) % 6 != 0:
-                window, base = 512, 10000.0
+            if (il + 1) % 6 != 0:  # five local layers for each global one
+                window, base = hp.n_swa, 10000.0
         q = rope(q, pos, hp.n_rot, base, neox=hp.arch != "llama")
         k = rope(k, pos, hp.n_rot, base, neox=hp.arch != "llama")
-        att = attention(q / np.sqrt(hp.head_dim), k, v, window).reshape(n, q_dim)
+        att = attention(q / np.sqrt(hp.head_dim), k, v, window, kv_f16).reshape(n, q_dim)
         out = att @ w[p + "attn_output.weight"].T
         if gemma:
             out = rmsnorm(out, w[p + "post_attention_norm.weight"], hp.eps)
@@ -144,5 +166,7 @@ def forward(hp: Hparams, w: dict[str, np.ndarray], ids: list[int]) -> np.ndarray
         if gemma:
             out = rmsnorm(out, w[p + "post_ffw_norm.weight"], hp.eps)
         x = x + out
+        states.append(x)
     x = rmsnorm(x, w["output_norm.weight"], hp.eps)
-    return x @ w.get("output.weight", w["token_embd.weight"]).T
+    logits = x @ w.get("output.weight", w["token_embd.weight"]).T
+    return Forward(np.stack(states, axis=1), logits)

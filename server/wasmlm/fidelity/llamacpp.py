@@ -1,0 +1,43 @@
+"""llama.cpp's logits on the same files, through `llama-cpp-python` where some Python has it (optional:
+it is not a dependency of wasmlm; --llama-python names an interpreter that has it). It runs in a
+subprocess so that a missing or crashing llama.cpp costs only its own figures."""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SCRIPT = """
+import json, sys
+import numpy as np
+from llama_cpp import Llama
+model, ids_path, out = sys.argv[1:4]
+ids = json.load(open(ids_path))
+llm = Llama(model_path=model, n_ctx=len(ids), n_batch=len(ids), n_threads=1, logits_all=True, verbose=False)
+llm.eval(ids)
+np.asarray(llm.scores[:len(ids)], dtype=np.float32).tofile(out)
+import llama_cpp
+print(json.dumps({"version": getattr(llama_cpp, "__version__", "?")}))
+"""
+
+
+def llamacpp_available(python: str = sys.executable) -> str | None:
+    """The llama-cpp-python version importable by `python`, or None."""
+    result = subprocess.run([python, "-c", "import llama_cpp; print(llama_cpp.__version__)"],
+                            capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def llamacpp_logits(python: str, model: Path, ids: list[int]) -> np.ndarray:
+    """(len(ids), n_vocab) logits of every position, one sequence from position 0."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ids_path, out = Path(tmp) / "ids.json", Path(tmp) / "logits.f32"
+        ids_path.write_text(json.dumps(ids))
+        result = subprocess.run([python, "-c", SCRIPT, str(model), str(ids_path), str(out)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"llama-cpp-python failed on {model.name}: {result.stderr.strip()[-500:]}")
+        return np.fromfile(out, dtype=np.float32).reshape(len(ids), -1)
