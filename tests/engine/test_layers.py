@@ -4,8 +4,11 @@ synthetic models of each architecture, natively and under Node; and a deliberate
 
 Tolerances, per state (embeddings, then each layer), relative L2 averaged over positions, against
 numpy with the same dequantized weights and q/K/V rounded to fp16 as the engine's KV cache is:
-- F32 weights: the engine keeps activations in float, so only summation order differs (float32
-  rounding, ~1e-7 per op): 1e-5.
+- F32 weights: the engine keeps activations in float, so summation order differs (~1e-7), but
+  a value that lands near an fp16 rounding boundary of q/K/V then flips by one fp16 step
+  (2^-11), and gemma3's GELU goes through llama.cpp's fp16 table (input rounded to fp16) where
+  numpy computes it exactly. Measured after 3 layers: llama 2.2e-5, phi3 6.4e-5, gemma3 3.5e-4
+  (the GELU table): 1e-3.
 - Q4_0 weights: the engine rounds each matmul input to 8 bits per block of 32 (q8_0: step
   max|x|/127, so a relative error of about 2.5/127/sqrt(12) ~ 0.6% for Gaussian blocks, per matmul),
   and a layer has 4 matmuls in sequence, partly damped by the norms: 3e-2 per state. Measured
@@ -28,7 +31,7 @@ from wasmlm.fidelity.metrics import first_bad_layer, layer_errors
 
 IDS = [1] + [int(i) for i in np.random.default_rng(11).integers(3, synthetic_gguf.N_VOCAB, 79)]
 ARCHS = ["llama", "phi3", "gemma3"]
-TOLERANCE = {GGMLQuantizationType.F32: 1e-5, GGMLQuantizationType.Q4_0: 3e-2}
+TOLERANCE = {GGMLQuantizationType.F32: 1e-3, GGMLQuantizationType.Q4_0: 3e-2}
 
 
 def engine_states(cli, path, ids, *extra) -> np.ndarray:

@@ -9,6 +9,19 @@ def _layer_label(i: int) -> str:
     return "embd" if i == 0 else str(i - 1)
 
 
+FLOOR = 1e-8  # zeros (exact agreement) drawn at the bottom of a log axis
+
+
+def _floor(values: list[float]) -> list[float]:
+    return [max(v, FLOOR) for v in values]
+
+
+def _layer_axis(ax, n_layer: int) -> None:
+    ticks = list(range(0, n_layer + 1, max(1, (n_layer + 1) // 16)))
+    ax.set_xticks(ticks, [_layer_label(i) for i in ticks])
+    ax.set_xlabel("state: embeddings, then the output of layer l")
+
+
 def _plots(result: dict, out: Path) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
@@ -17,29 +30,31 @@ def _plots(result: dict, out: Path) -> list[str]:
     x = list(range(result["n_layer"] + 1))
     src = result["source"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    a1.semilogy(x, src["engine"]["layers"]["rel_l2"], "o-", label="engine vs numpy float32")
-    a1.semilogy(x, src["engine_vs_f16kv"]["rel_l2"], "s--", label="engine vs numpy with f16 q/K/V")
-    a1.semilogy(x, src["numpy_f16kv"]["layers"]["rel_l2"], "^:", label="numpy f16 q/K/V vs float32")
-    a1.set(xlabel="state (0 = embeddings, l = after layer l-1)", ylabel="relative L2 error (mean over positions)",
-           title=f"{result['model']}: same weights, engine vs float32")
+    a1.semilogy(x, _floor(src["engine"]["layers"]["rel_l2"]), "o-", label="engine vs numpy float32")
+    a1.semilogy(x, _floor(src["engine_vs_f16kv"]["rel_l2"]), "s--", label="engine vs numpy with f16 q/K/V")
+    a1.semilogy(x, _floor(src["numpy_f16kv"]["layers"]["rel_l2"]), "^:", label="numpy f16 q/K/V vs float32")
+    a1.set(ylabel="relative L2 error (mean over positions)", title=f"{result['model']}: engine vs float32, same weights")
+    _layer_axis(a1, result["n_layer"])
     a1.legend(fontsize=8)
-    a2.semilogy(x, [max(1 - c, 1e-12) for c in src["engine"]["layers"]["cosine"]], "o-", label="1 - cosine")
-    a2.semilogy(x, src["engine"]["layers"]["max_abs"], "s--", label="max abs error")
-    a2.set(xlabel="state", title="engine vs numpy float32")
+    a2.semilogy(x, _floor([1 - c for c in src["engine"]["layers"]["cosine"]]), "o-", label="1 - cosine")
+    a2.semilogy(x, _floor(src["engine"]["layers"]["max_abs"]), "s--", label="max abs error")
+    a2.set(title="engine vs numpy float32")
+    _layer_axis(a2, result["n_layer"])
     a2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "layers.png", dpi=100)
     plt.close(fig)
 
     ladder = [e for e in result["ladder"] if "skipped" not in e]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     for i, e in enumerate(ladder):
         color = f"C{i}"
-        ax.semilogy(x, e["engine"]["layers"]["rel_l2"], "o-", color=color, label=f"{e['format']} engine")
-        ax.semilogy(x, e["numpy"]["layers"]["rel_l2"], "--", color=color, label=f"{e['format']} numpy (weights only)")
-    ax.set(xlabel="state (0 = embeddings, l = after layer l-1)", ylabel="relative L2 error vs float32",
-           title=f"{result['model']}: quantization error with depth")
-    ax.legend(fontsize=7, ncol=2)
+        ax.semilogy(x, _floor(e["engine"]["layers"]["rel_l2"]), "o-", color=color, ms=3, label=f"{e['format']} engine")
+        ax.semilogy(x, _floor(e["numpy"]["layers"]["rel_l2"]), "--", color=color, label=f"{e['format']} numpy (weights only)")
+    ax.set(ylabel="relative L2 error vs float32 (mean over positions)",
+           title=f"{result['model']}: quantization error with depth (zeros drawn at {FLOOR:g})")
+    _layer_axis(ax, result["n_layer"])
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(out / "ladder.png", dpi=100)
     plt.close(fig)

@@ -1,0 +1,55 @@
+"""`wasmlm fidelity` end to end on a tiny synthetic model, through the wasm build under Node: the
+report, the JSON and the three plots are written and non-empty, and the figures say what they must
+(requantizing Q8_0 weights to Q8_0 loses nothing; the engine's error per layer stays within the
+8-bit activation tolerance of test_layers.py; lower-bit formats are further from float32)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from gguf import GGMLQuantizationType
+
+import synthetic_gguf
+from conftest import ROOT, cli_command
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    cli_command("node")  # builds the wasm engine the command runs
+    tmp = tmp_path_factory.mktemp("fidelity")
+    model = synthetic_gguf.write_model(tmp / "tiny.gguf", "llama", n_layer=3, qtype=GGMLQuantizationType.Q8_0)
+    out = tmp / "report"
+    result = subprocess.run([sys.executable, "-m", "wasmlm.cli", "fidelity", str(model), "--out", str(out),
+                             "--formats", "F16,Q8_0,Q4_0", "--tokens", "48", "--runtime", "node"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_files_written(report):
+    for name in ("report.md", "fidelity.json", "layers.png", "ladder.png", "tradeoff.png"):
+        path = report / name
+        assert path.is_file() and path.stat().st_size > 0, name
+        if name.endswith(".png"):
+            assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 10_000, name
+    assert not (report / "work").exists(), "the requantized files are removed"
+    text = (report / "report.md").read_text()
+    assert "## Engine against float32, same weights" in text and "| Q4_0 |" in text
+
+
+def test_figures(report):
+    result = json.loads((report / "fidelity.json").read_text())
+    assert result["n_tokens"] == 48 and result["n_layer"] == 3
+    engine = result["source"]["engine"]
+    assert len(engine["layers"]["rel_l2"]) == 4
+    assert engine["layers"]["rel_l2"][0] == 0  # Q8_0 embeddings are dequantized exactly
+    assert 0 < max(engine["layers"]["rel_l2"]) < 3e-2
+    ladder = {e["format"]: e for e in result["ladder"]}
+    assert ladder["Q8_0"]["numpy"]["logits"]["kl"] < 1e-9  # Q8_0 -> float32 -> Q8_0 is lossless
+    assert ladder["F16"]["engine"]["logits"]["kl"] < ladder["Q4_0"]["engine"]["logits"]["kl"]
+    assert ladder["Q4_0"]["size"] < ladder["Q8_0"]["size"] < ladder["F16"]["size"]
+    q4 = ladder["Q4_0"]["numpy"]["layers"]["rel_l2"]
+    assert q4[-1] > q4[0] > 0  # weight error enters at the embeddings and grows with depth here
