@@ -83,7 +83,7 @@ def fidelity_cmd(args) -> int:
     from .fidelity.run import DEFAULT_TEXT, fidelity_run
     chosen = ",".join(DEFAULT_FORMATS) if args.formats is None else args.formats
     formats = [f.strip().upper() for f in chosen.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in ENGINE_FORMATS]
+    unknown = [f for f in formats + [args.ablate.upper()] if f and f not in ENGINE_FORMATS]
     if unknown:
         print(f"wasmlm fidelity: unknown format {unknown[0]} (the engine runs {', '.join(ENGINE_FORMATS)})",
               file=sys.stderr)
@@ -98,7 +98,7 @@ def fidelity_cmd(args) -> int:
         text = Path(args.text or DEFAULT_TEXT).read_text()
         out = Path(args.out or f"fidelity-{model.stem}")
         result = fidelity_run(model, text, formats, out / "work", runtime=args.runtime, n_tokens=args.tokens,
-                              llama_python=args.llama_python)
+                              llama_python=args.llama_python, ablate=args.ablate.upper() or None)
         (out / "work").rmdir()
     except (EngineError, OSError, ValueError) as e:
         print(f"wasmlm fidelity: {e}", file=sys.stderr)
@@ -142,6 +142,8 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--text", help="text file to run (default: a built-in paragraph)")
     s.add_argument("--tokens", type=int, default=128, help="tokens of the text used (default: %(default)s)")
     s.add_argument("--formats", help="comma-separated ladder (default: F32,F16,Q8_0,Q5_0,Q4_1,Q4_0; '' for none)")
+    s.add_argument("--ablate", default="Q4_0", help="format whose error is split by weight group: embeddings, "
+                   "attention, FFN quantized alone, numpy only ('' for none; default: %(default)s)")
     s.add_argument("--out", help="output folder (default: fidelity-<model>)")
     s.add_argument("--runtime", choices=("native", "node"), default="node")
     s.add_argument("--llama-python", help="a Python with llama-cpp-python, for llama.cpp's figures (optional)")

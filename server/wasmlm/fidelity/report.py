@@ -51,6 +51,9 @@ def _plots(result: dict, out: Path) -> list[str]:
         color = f"C{i}"
         ax.semilogy(x, _floor(e["engine"]["layers"]["rel_l2"]), "o-", color=color, ms=3, label=f"{e['format']} engine")
         ax.semilogy(x, _floor(e["numpy"]["layers"]["rel_l2"]), "--", color=color, label=f"{e['format']} numpy (weights only)")
+    for j, (group, g) in enumerate(result.get("ablation", {}).get("groups", {}).items()):
+        ax.semilogy(x, _floor(g["layers"]["rel_l2"]), ":", color="0.3", marker="xv^"[j % 3], ms=4,
+                    label=f"{result['ablation']['format']} {group} only (numpy)")
     ax.set(ylabel="relative L2 error vs float32 (mean over positions)",
            title=f"{result['model']}: quantization error with depth (zeros drawn at {FLOOR:g})")
     _layer_axis(ax, result["n_layer"])
@@ -126,6 +129,16 @@ def markdown(result: dict, plots: list[str]) -> str:
         for i in range(result["n_layer"] + 1):
             cells = [f"{e['engine']['layers']['rel_l2'][i]:.1e} / {e['numpy']['layers']['rel_l2'][i]:.1e}" for e in ladder]
             lines.append(f"| {_layer_label(i)} | " + " | ".join(cells) + " |")
+    if "ablation" in result:
+        ab = result["ablation"]
+        groups = ab["groups"]
+        lines += ["", f"## Where {ab['format']}'s error comes from (numpy, one weight group quantized at a time)", "",
+                  "| group quantized | KL (nats) | top-1 | top-5 | perplexity | rel L2 embd | rel L2 layer 0 | rel L2 last |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for group, g in groups.items():
+            m, r = g["logits"], g["layers"]["rel_l2"]
+            lines.append(f"| {group} | {m['kl']:.5f} | {m['top1']:.3f} | {m['top5']:.3f} | {m['perplexity']:.3f} | "
+                         f"{r[0]:.1e} | {r[1]:.1e} | {r[-1]:.1e} |")
     skipped = [e["format"] for e in result["ladder"] if "skipped" in e]
     if skipped:
         lines.append(f"\nSkipped (the gguf package cannot quantize them): {', '.join(skipped)}.")

@@ -16,6 +16,14 @@ ENGINE_FORMATS = ("F32", "F16", "BF16", "Q8_0", "Q5_0", "Q4_1", "Q4_0", "Q6_K", 
 DEFAULT_FORMATS = ("F32", "F16", "Q8_0", "Q5_0", "Q4_1", "Q4_0")
 
 
+# Weight groups for the ablation: which part of the model a format's error comes from.
+GROUPS = {
+    "embeddings": ("token_embd.", "output.weight"),
+    "attention": ("attn_q.", "attn_k.", "attn_v.", "attn_qkv.", "attn_output."),
+    "ffn": ("ffn_gate.", "ffn_up.", "ffn_down."),
+}
+
+
 @dataclass
 class Requantized:
     path: Path
@@ -43,16 +51,30 @@ def _fields_copy(reader: GGUFReader, writer: GGUFWriter) -> None:
         writer.add_key_value(name, field.contents(), vtype, sub_type=sub_type)
 
 
+def _requantizable(w: np.ndarray, qtype: GGMLQuantizationType) -> bool:
+    block = GGML_QUANT_SIZES[qtype][0]
+    return w.ndim == 2 and w.shape[0] > 1 and w.shape[1] % block == 0 and qtype != GGMLQuantizationType.F32
+
+
+def weights_requantize(base: dict[str, np.ndarray], fmt: str, group: str) -> dict[str, np.ndarray]:
+    """`base` with only the matrices of one group (GROUPS) quantized to fmt and back, in memory."""
+    qtype = GGMLQuantizationType[fmt]
+    out = dict(base)
+    for name, w in base.items():
+        if _requantizable(w, qtype) and any(part in name for part in GROUPS[group]):
+            out[name] = dequantize(quantize(w, qtype), qtype).astype(np.float32).reshape(w.shape)
+    return out
+
+
 def gguf_requantize(reader: GGUFReader, base: dict[str, np.ndarray], fmt: str, path: Path) -> Requantized:
     """Writes `base` (float32 tensors of `reader`'s model) in format `fmt` to path, keeping every key."""
     qtype = GGMLQuantizationType[fmt]
-    block = GGML_QUANT_SIZES[qtype][0]
     writer = GGUFWriter(str(path), str(reader.fields["general.architecture"].contents()))
     _fields_copy(reader, writer)
     weights = {}
     for t in reader.tensors:
         w = base[t.name]
-        if w.ndim == 2 and w.shape[0] > 1 and w.shape[1] % block == 0 and qtype != GGMLQuantizationType.F32:
+        if _requantizable(w, qtype):
             data = quantize(w, qtype)
             writer.add_tensor(t.name, data, raw_dtype=qtype if data.dtype == np.uint8 else None)
             weights[t.name] = dequantize(data, qtype).astype(np.float32).reshape(w.shape)

@@ -11,7 +11,7 @@ from . import reference
 from .engine_layers import engine_layers, engine_tokenize
 from .llamacpp import llamacpp_available, llamacpp_logits
 from .metrics import layer_errors, logit_metrics
-from .requantize import format_quantizable, gguf_requantize
+from .requantize import GROUPS, format_quantizable, gguf_requantize, weights_requantize
 
 DEFAULT_TEXT = Path(__file__).with_name("text.txt")
 
@@ -25,7 +25,7 @@ def _pair(states, logits, ref: reference.Forward, ids: list[int]) -> dict:
 
 
 def fidelity_run(model: Path, text: str, formats: list[str], work: Path, runtime: str = "node",
-                 n_tokens: int = 128, llama_python: str | None = None) -> dict:
+                 n_tokens: int = 128, llama_python: str | None = None, ablate: str | None = None) -> dict:
     t0 = time.monotonic()
     ids = engine_tokenize(runtime, model, text)[:n_tokens]
     if len(ids) < 2:
@@ -68,5 +68,11 @@ def fidelity_run(model: Path, text: str, formats: list[str], work: Path, runtime
         result["ladder"].append(entry)
         del req, nq
         path.unlink()
+    if ablate:
+        result["ablation"] = {"format": ablate, "groups": {}}
+        for group in GROUPS:
+            _log(f"ablation: only the {group} matrices in {ablate}, numpy pass")
+            f = reference.forward(hp, weights_requantize(base, ablate, group), ids)
+            result["ablation"]["groups"][group] = _pair(f.states, f.logits, ref, ids)
     result["seconds"] = round(time.monotonic() - t0, 1)
     return result
