@@ -1,6 +1,7 @@
 """The `wasmlm` command: pack, serve, setup-models, the engine's commands, fidelity, loadtest, bench."""
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from .pack import BROTLI_QUALITY, DEFAULT_SHARD_SIZE
@@ -97,9 +98,10 @@ def fidelity_cmd(args) -> int:
         model = model_resolve(args.model, Path(args.chunks))
         text = Path(args.text or DEFAULT_TEXT).read_text()
         out = Path(args.out or f"fidelity-{model.stem}")
-        result = fidelity_run(model, text, formats, out / "work", runtime=args.runtime, n_tokens=args.tokens,
-                              llama_python=args.llama_python, ablate=args.ablate.upper() or None)
-        (out / "work").rmdir()
+        # the requantized files (up to 4 bytes a weight) go to a temporary folder, never beside the report
+        with tempfile.TemporaryDirectory(prefix="wasmlm-fidelity-") as work:
+            result = fidelity_run(model, text, formats, Path(work), runtime=args.runtime, n_tokens=args.tokens,
+                                  llama_python=args.llama_python, ablate=args.ablate.upper() or None)
     except (EngineError, OSError, ValueError) as e:
         print(f"wasmlm fidelity: {e}", file=sys.stderr)
         return 1

@@ -35,9 +35,11 @@ def test_files_written(report):
         assert path.is_file() and path.stat().st_size > 0, name
         if name.endswith(".png"):
             assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 10_000, name
-    assert not (report / "work").exists(), "the requantized files are removed"
+    assert sorted(p.name for p in report.iterdir()) == ["fidelity.json", "ladder.png", "layers.png", "report.md",
+                                                        "tradeoff.png"], "nothing else (no requantized files)"
     text = (report / "report.md").read_text()
     assert "## Engine against float32, same weights" in text and "| Q4_0 |" in text
+    assert "## Where Q4_0's error comes from" in text
 
 
 def test_figures(report):
@@ -53,3 +55,7 @@ def test_figures(report):
     assert ladder["Q4_0"]["size"] < ladder["Q8_0"]["size"] < ladder["F16"]["size"]
     q4 = ladder["Q4_0"]["numpy"]["layers"]["rel_l2"]
     assert q4[-1] > q4[0] > 0  # weight error enters at the embeddings and grows with depth here
+    groups = result["ablation"]["groups"]
+    assert groups["embeddings"]["layers"]["rel_l2"][0] == pytest.approx(q4[0])  # only they act on state 0
+    assert groups["attention"]["layers"]["rel_l2"][0] == groups["ffn"]["layers"]["rel_l2"][0] == 0
+    assert all(0 < g["logits"]["kl"] < ladder["Q4_0"]["numpy"]["logits"]["kl"] for g in groups.values())

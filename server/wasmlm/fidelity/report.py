@@ -17,7 +17,7 @@ def _floor(values: list[float]) -> list[float]:
 
 
 def _layer_axis(ax, n_layer: int) -> None:
-    ticks = list(range(0, n_layer + 1, max(1, (n_layer + 1) // 16)))
+    ticks = list(range(0, n_layer + 1, -(-(n_layer + 1) // 12)))
     ax.set_xticks(ticks, [_layer_label(i) for i in ticks])
     ax.set_xlabel("state: embeddings, then the output of layer l")
 
@@ -144,6 +144,11 @@ def markdown(result: dict, plots: list[str]) -> str:
         lines.append(f"\nSkipped (the gguf package cannot quantize them): {', '.join(skipped)}.")
     lines += ["", *(f"![{p}]({p})" for p in plots), "", f"Run time: {result['seconds']} s.", ""]
     return "\n".join(lines)
+
+
+def report_rewrite(out: Path) -> list[Path]:
+    """Report and plots again from a folder's fidelity.json (after a change to this file)."""
+    return report_write(json.loads((out / "fidelity.json").read_text()), out)
 
 
 def report_write(result: dict, out: Path) -> list[Path]:
