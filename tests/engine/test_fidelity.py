@@ -30,13 +30,13 @@ def report(tmp_path_factory):
 
 
 def test_files_written(report):
-    for name in ("report.md", "fidelity.json", "layers.png", "ladder.png", "tradeoff.png"):
+    for name in ("report.md", "fidelity.json", "layers.png", "ladder.png", "ablation.png", "tradeoff.png"):
         path = report / name
         assert path.is_file() and path.stat().st_size > 0, name
         if name.endswith(".png"):
             assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 10_000, name
-    assert sorted(p.name for p in report.iterdir()) == ["fidelity.json", "ladder.png", "layers.png", "report.md",
-                                                        "tradeoff.png"], "nothing else (no requantized files)"
+    assert sorted(p.name for p in report.iterdir()) == ["ablation.png", "fidelity.json", "ladder.png", "layers.png",
+                                                        "report.md", "tradeoff.png"], "nothing else (no requantized files)"
     text = (report / "report.md").read_text()
     assert "## Engine against float32, same weights" in text and "| Q4_0 |" in text
     assert "## Where Q4_0's error comes from" in text

@@ -9,11 +9,14 @@ def _layer_label(i: int) -> str:
     return "embd" if i == 0 else str(i - 1)
 
 
-FLOOR = 1e-8  # zeros (exact agreement) drawn at the bottom of a log axis
+def _floor(values: list[float], floor: float = 1e-8) -> list[float]:
+    """Zeros (exact agreement) drawn at the floor, the bottom of a log axis."""
+    return [max(v, floor) for v in values]
 
 
-def _floor(values: list[float]) -> list[float]:
-    return [max(v, FLOOR) for v in values]
+def _floor_of(curves: list[list[float]]) -> float:
+    positive = [v for c in curves for v in c if v > 0]
+    return min(positive) / 3 if positive else 1e-8
 
 
 def _layer_axis(ax, n_layer: int) -> None:
@@ -29,15 +32,18 @@ def _plots(result: dict, out: Path) -> list[str]:
 
     x = list(range(result["n_layer"] + 1))
     src = result["source"]
+    floor = _floor_of([src["engine"]["layers"]["rel_l2"], src["numpy_f16kv"]["layers"]["rel_l2"]])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    a1.semilogy(x, _floor(src["engine"]["layers"]["rel_l2"]), "o-", label="engine vs numpy float32")
-    a1.semilogy(x, _floor(src["engine_vs_f16kv"]["rel_l2"]), "s--", label="engine vs numpy with f16 q/K/V")
-    a1.semilogy(x, _floor(src["numpy_f16kv"]["layers"]["rel_l2"]), "^:", label="numpy f16 q/K/V vs float32")
+    a1.semilogy(x, _floor(src["engine"]["layers"]["rel_l2"], floor), "o-", label="engine vs numpy float32")
+    a1.semilogy(x, _floor(src["engine_vs_f16kv"]["rel_l2"], floor), "s--", label="engine vs numpy with f16 q/K/V")
+    a1.semilogy(x, _floor(src["numpy_f16kv"]["layers"]["rel_l2"], floor), "^:", label="numpy f16 q/K/V vs float32")
     a1.set(ylabel="relative L2 error (mean over positions)", title=f"{result['model']}: engine vs float32, same weights")
     _layer_axis(a1, result["n_layer"])
     a1.legend(fontsize=8)
-    a2.semilogy(x, _floor([1 - c for c in src["engine"]["layers"]["cosine"]]), "o-", label="1 - cosine")
-    a2.semilogy(x, _floor(src["engine"]["layers"]["max_abs"]), "s--", label="max abs error")
+    one_minus_cos = [1 - c for c in src["engine"]["layers"]["cosine"]]
+    floor = _floor_of([one_minus_cos, src["engine"]["layers"]["max_abs"]])
+    a2.semilogy(x, _floor(one_minus_cos, floor), "o-", label="1 - cosine")
+    a2.semilogy(x, _floor(src["engine"]["layers"]["max_abs"], floor), "s--", label="max abs error")
     a2.set(title="engine vs numpy float32")
     _layer_axis(a2, result["n_layer"])
     a2.legend(fontsize=8)
@@ -47,20 +53,40 @@ def _plots(result: dict, out: Path) -> list[str]:
 
     ladder = [e for e in result["ladder"] if "skipped" not in e]
     fig, ax = plt.subplots(figsize=(10, 5))
+    floor = _floor_of([e[k]["layers"]["rel_l2"] for e in ladder for k in ("engine", "numpy")])
     for i, e in enumerate(ladder):
         color = f"C{i}"
-        ax.semilogy(x, _floor(e["engine"]["layers"]["rel_l2"]), "o-", color=color, ms=3, label=f"{e['format']} engine")
-        ax.semilogy(x, _floor(e["numpy"]["layers"]["rel_l2"]), "--", color=color, label=f"{e['format']} numpy (weights only)")
-    for j, (group, g) in enumerate(result.get("ablation", {}).get("groups", {}).items()):
-        ax.semilogy(x, _floor(g["layers"]["rel_l2"]), ":", color="0.3", marker="xv^"[j % 3], ms=4,
-                    label=f"{result['ablation']['format']} {group} only (numpy)")
+        ax.semilogy(x, _floor(e["engine"]["layers"]["rel_l2"], floor), "o-", color=color, ms=3,
+                    label=f"{e['format']} engine")
+        ax.semilogy(x, _floor(e["numpy"]["layers"]["rel_l2"], floor), "--", color=color,
+                    label=f"{e['format']} numpy (weights only)")
     ax.set(ylabel="relative L2 error vs float32 (mean over positions)",
-           title=f"{result['model']}: quantization error with depth (zeros drawn at {FLOOR:g})")
+           title=f"{result['model']}: quantization error with depth (zeros drawn at {floor:.1g})")
     _layer_axis(ax, result["n_layer"])
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(out / "ladder.png", dpi=100)
     plt.close(fig)
+    names = ["layers.png", "ladder.png"]
+
+    if "ablation" in result:
+        ab = result["ablation"]
+        full = next((e for e in ladder if e["format"] == ab["format"]), None)
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        curves = {f"{g} only": v["layers"]["rel_l2"] for g, v in ab["groups"].items()}
+        if full:
+            curves["all (numpy)"] = full["numpy"]["layers"]["rel_l2"]
+        floor = _floor_of(list(curves.values()))
+        for name, curve in curves.items():
+            ax.semilogy(x, _floor(curve, floor), "o-" if "all" in name else "s--", ms=3, label=name)
+        ax.set(ylabel=f"relative L2 error vs float32 (0 at {floor:.1g})",
+               title=f"{result['model']}: {ab['format']}, one weight group at a time (numpy)")
+        _layer_axis(ax, result["n_layer"])
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "ablation.png", dpi=100)
+        plt.close(fig)
+        names.append("ablation.png")
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     mib = [e["size"] / 2**20 for e in ladder]
@@ -76,7 +102,7 @@ def _plots(result: dict, out: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(out / "tradeoff.png", dpi=100)
     plt.close(fig)
-    return ["layers.png", "ladder.png", "tradeoff.png"]
+    return [*names, "tradeoff.png"]
 
 
 def _logits_row(name: str, m: dict) -> str:
