@@ -117,7 +117,7 @@ def markdown(result: dict, plots: list[str]) -> str:
         "",
         f"{result['arch']}, {result['n_layer']} layers, n_embd {result['n_embd']}; {result['n_tokens']} tokens of text, "
         f"one sequence; engine runtime `{result['runtime']}`; llama.cpp: "
-        f"{'llama-cpp-python ' + result['llama_cpp'] if result['llama_cpp'] else 'not run (llama-cpp-python not given)'}.",
+        f"{'llama-cpp-python ' + result['llama_cpp'] if result['llama_cpp'] else 'not run (no llama-cpp-python: --llama-python)'}.",
         "Reference: the numpy float32 forward pass (server/wasmlm/fidelity/reference.py) on this file's weights "
         "dequantized to float32. Errors are means over positions; state 0 is the embeddings, state l the "
         "residual stream after layer l-1.",

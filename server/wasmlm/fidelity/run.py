@@ -38,6 +38,8 @@ def fidelity_run(model: Path, text: str, formats: list[str], work: Path, runtime
     _log(f"engine ({runtime}) on the file itself")
     eng = engine_layers(runtime, model, ids)
     llama_version = llamacpp_available(llama_python) if llama_python else None
+    if llama_python and not llama_version:
+        _log(f"{llama_python} cannot import llama_cpp: llama.cpp's figures are skipped")
     result = {
         "model": model.name, "arch": hp.arch, "n_layer": hp.n_layer, "n_embd": hp.n_embd, "n_tokens": len(ids),
         "runtime": runtime, "file_size": model.stat().st_size, "llama_cpp": llama_version,
