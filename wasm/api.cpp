@@ -254,14 +254,14 @@ API int wl_stats_json(wl_engine* e, char* out, int cap) {
 }
 
 API int wl_capture_positions(wl_engine* e, const int32_t* positions, int n) {
-    CHECK_ENGINE(e);
+    CHECK_MODEL(e);
     return model_capture_set(&e->m, positions, n);
 }
 
 API float* wl_captured_states(wl_engine* e) { return e && e->m.n_capture ? e->m.capture : nullptr; }
 
 API int wl_debug_perturb(wl_engine* e, int layer, float amount) {
-    CHECK_ENGINE(e);
+    CHECK_MODEL(e);
     if (layer < -1 || layer >= e->m.hp.n_layer)
         return status_fail(WL_ERR_ARG, "perturb: layer %d is outside [-1, %d)", layer, e->m.hp.n_layer);
     e->m.perturb_layer = layer;
