@@ -47,14 +47,15 @@ def setup_models_cmd(args) -> int:
     from .catalog import manifest_get
     from .defaults import DEFAULT_MODELS
     from .fetch import model_fetch
-    from .pack import pack_timed
+    from .pack import pack_timed, probes_refresh
     chunks = Path(args.chunks)
     for model in DEFAULT_MODELS:
         gguf = model_fetch(model, Path(args.models))
         manifest = manifest_get(chunks, model.id)
         if manifest and manifest["gguf"]["sha256"] == model.sha256 and all(
                 (chunks / model.id / s["file"]).is_file() for s in manifest["shards"]):
-            print(f"{model.id}: packed already")
+            refreshed = probes_refresh(chunks / model.id)
+            print(f"{model.id}: packed already" + (" (template probes renewed)" if refreshed else ""))
             continue
         print(pack_timed(gguf, chunks, model_id=model.id, name=model.name)[1])
     return 0
