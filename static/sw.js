@@ -10,12 +10,23 @@ const PRECACHE = ["/", "/static/chat.js", "/static/chat.css", "/static/wasmlm.js
 const SHARD = /^\/chunks\/[^/]+\/\d+\.bin$/;
 const HASHED = /^\/build\/wasm\/(.+?)\.[0-9a-f]{16}(\.(?:js|cjs|wasm))$/;
 
+// The page that registers this worker has already started its model worker, whose requests this one does
+// not see: so the engine builds and the manifests are fetched here too. One missing file must not stop the
+// rest (the cache fills as pages fetch anyway).
 self.addEventListener("install", (ev) => {
-  // One missing file must not stop the rest: the page caches what it uses as it goes anyway.
-  ev.waitUntil(caches.open(CACHE)
-    .then((c) => Promise.allSettled(PRECACHE.map((url) => c.add(url))))
-    .then(() => self.skipWaiting()));
+  ev.waitUntil(precache().then(() => self.skipWaiting()));
 });
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await Promise.allSettled(PRECACHE.map((url) => cache.add(url)));
+  const json = async (url) => (await cache.match(url))?.json();
+  const engine = await json("/api/engine").catch(() => null) || {};
+  const models = await json("/api/models").catch(() => null) || [];
+  const urls = [...Object.entries(engine).filter(([name]) => !name.startsWith("wasmlm-debug")).map(([, url]) => url),
+    ...models.map((m) => m.manifest).filter(Boolean)];
+  await Promise.allSettled(urls.map((url) => cache.add(url)));
+}
 
 self.addEventListener("activate", (ev) => {
   ev.waitUntil(caches.keys()
