@@ -11,7 +11,8 @@ def test_turns_and_reload_without_the_server(browser, chunks_dir, tmp_path):
     chat = ChatPage(browser, server)
     try:
         chat.open().ready()
-        assert chat.page.evaluate("navigator.serviceWorker.ready.then((r) => !!r.active)")
+        assert chat.page.evaluate("Promise.race([navigator.serviceWorker.ready.then((r) => !!r.active),"
+                                  " new Promise((r) => setTimeout(() => r(false), 15000))])"), "no service worker"
         chat.settings(temperature=0, **{"max-tokens": 12})
         chat.send("Hello!")
         reply_wait(chat, 0)
