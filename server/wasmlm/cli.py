@@ -1,5 +1,6 @@
-"""The `wasmlm` command: pack, serve, setup-models, the engine's commands, loadtest, bench."""
+"""The `wasmlm` command: pack, serve, setup-models, prompt, the engine's commands, loadtest, bench."""
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -61,6 +62,27 @@ def setup_models_cmd(args) -> int:
     return 0
 
 
+def prompt_cmd(args) -> int:
+    """Renders a conversation with a packed model's chat template in jinja2's sandbox (the page renders it
+    itself, with @huggingface/jinja: this is the command line's renderer and the reference)."""
+    from .catalog import manifest_get
+    from .prompt import PromptError, prompt_render
+    manifest = manifest_get(Path(args.chunks), args.model)
+    if manifest is None:
+        print(f"wasmlm prompt: no packed model {args.model!r} in {args.chunks}", file=sys.stderr)
+        return 1
+    try:
+        messages = json.loads(sys.stdin.read() if args.messages == "-" else args.messages)
+        parts = prompt_render(manifest, messages, not args.no_generation_prompt)
+    except (ValueError, KeyError, TypeError) as e:   # PromptError is a ValueError
+        reason = str(e) if isinstance(e, PromptError) else f"--messages must be a JSON list of {{role, content}} ({e})"
+        print(f"wasmlm prompt: {reason}", file=sys.stderr)
+        return 1
+    print(json.dumps({"prompt": "".join(p["text"] for p in parts), "parts": parts}, ensure_ascii=False)
+          if args.json else "".join(p["text"] for p in parts))
+    return 0
+
+
 def engine_cmd(subcommand: str, argv: list[str]) -> int:
     from .engine import EngineError, engine_run
     p = argparse.ArgumentParser(prog=f"wasmlm {subcommand}",
@@ -104,6 +126,14 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--models", default=str(MODELS_DIR))
     s.add_argument("--chunks", default=str(settings.chunks))
     s.set_defaults(run=setup_models_cmd)
+
+    s = sub.add_parser("prompt", help="a conversation rendered with a packed model's chat template (jinja2)")
+    s.add_argument("model", help="a packed model id")
+    s.add_argument("messages", help='JSON list of {"role", "content"}, or - to read it from standard input')
+    s.add_argument("--no-generation-prompt", action="store_true", help="leave out the assistant's header")
+    s.add_argument("--json", action="store_true", help='print {"prompt", "parts": [{"text", "special"}]}')
+    s.add_argument("--chunks", default=str(settings.chunks))
+    s.set_defaults(run=prompt_cmd)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"the engine's `{name}` (MODEL [args] [--runtime native|node])", add_help=False)
