@@ -61,8 +61,10 @@ class Server:
 class ChatPage:
     """One browser context (its own Cache API storage) with the chat page, counting shard requests."""
 
-    def __init__(self, browser, server: Server, viewport=None):
-        self.context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
+    def __init__(self, browser, server: Server, viewport=None, context=None):
+        """In a new context, or as a new page of `context` (which then stays open after close())."""
+        self._own_context = context is None
+        self.context = context or browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
         self.page = self.context.new_page()
         self.server = server
         self.shard_requests: list[tuple[int, str | None]] = []
@@ -108,7 +110,10 @@ class ChatPage:
         self.page.press("#input", "Enter")
 
     def close(self) -> None:
-        self.context.close()
+        if self._own_context:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 def reply_wait(chat: ChatPage, replies_before: int, timeout_s: float = 120) -> list[str]:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chat_harness import GEMMA3_ID, GGUFS, SMOLLM2_ID, ApiPage, native_tokenize
+from chat_harness import GEMMA3_ID, GGUFS, SMOLLM2_ID, ApiPage, ChatPage, native_tokenize, reply_wait
 from wasmlm.prompt import probes_render, prompt_render
 
 # What a user might type to smuggle in control tokens, for every family of the two default models and more.
@@ -75,18 +75,40 @@ def manifest_chat_template(api):
 
 def test_user_text_never_becomes_control_tokens_gemma3(api):
     got = api.call("""
-      const gemma = await api.load('/chunks/""" + GEMMA3_ID + """/');
+      const progress = [];
+      const gemma = await api.load('/chunks/""" + GEMMA3_ID + """/', { onProgress: (p) => progress.push(p) });
       try {
         const ids = await gemma.tokenize(arg);
         const usage = (await gemma.completions.create({ prompt: arg, max_tokens: 1, temperature: 0 })).usage;
         const chat = await gemma.tokenize({ messages: [{ role: 'user', content: arg }] });
-        return { ids, usage, chat };
+        return { ids, usage, chat, progress: progress.map((p) => [p.phase, p.bytes, p.total]) };
       } finally { gemma.dispose(); }""", ATTACK)
     want = native_tokenize(GGUFS[GEMMA3_ID], ATTACK, False)
     start_of_turn, end_of_turn = native_tokenize(GGUFS[GEMMA3_ID], "<start_of_turn><end_of_turn>", True)[1:]
     assert got["ids"] == want and got["chat"] == want
     assert start_of_turn not in want and end_of_turn not in want
     assert got["usage"]["prompt_tokens"] == len(want)
+    progress = got["progress"]          # the load reported its progress, up to the whole file
+    assert len(progress) >= 3 and progress[-1][0] == "engine" and progress[-1][1] == progress[-1][2]
+    assert all(b <= t for _, b, t in progress)
+
+
+def test_typed_control_tokens_stay_plain_text_in_the_chat_page(api, server):
+    """The same through the chat page itself (a client of the API): the prompt it evaluates has the
+    token count of jinja2's parts tokenized by the native engine."""
+    chat = ChatPage(None, server, context=api.context)      # the API page's context: its cache has the shards
+    try:
+        chat.open().ready()
+        chat.settings(temperature=0, **{"max-tokens": 1})
+        system = chat.page.input_value("#system")
+        chat.send(ATTACK)
+        reply_wait(chat, 0)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": ATTACK}]
+        parts = prompt_render({"chat_template": manifest_chat_template(api)}, messages)
+        assert chat.hook("last")["prompt_tokens"] == len(expected_ids(SMOLLM2_ID, parts))
+        assert chat.hook("messages")[0]["content"] == ATTACK
+    finally:
+        chat.close()
 
 
 def test_api_streams_chunks_and_reuses_the_cache(api):
