@@ -6,7 +6,9 @@ from typing import Any
 
 from .drivers import Driver, DriverError
 
-READ_VIEW = "({state: wasmlm.state, error: wasmlm.error, replies: wasmlm.replies, progress: wasmlm.progress})"
+# WebKitWebDriver may hand the page back before its module scripts have run: no hook yet is "starting".
+READ_VIEW = ("(window.wasmlm ? {state: wasmlm.state, error: wasmlm.error, replies: wasmlm.replies, progress: wasmlm.progress}"
+             " : {state: 'starting', error: null, replies: 0, progress: null})")
 
 
 def view_wait(driver: Driver, done_js: str, timeout_s: float, what: str) -> dict:

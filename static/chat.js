@@ -1,5 +1,7 @@
-// The chat page: picks a model, drives the worker, renders the conversation and the statistics.
+// The chat page: picks a model, talks to it through the JS API (wasmlm.js: the chat template is rendered
+// on this device, nothing typed goes to the server), renders the conversation and the statistics.
 // Everything the page shows comes from `view`, which tests read through window.wasmlm.
+import { load } from "./wasmlm.js";
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, cls, text) => Object.assign(document.createElement(tag), cls ? { className: cls } : {}, text != null ? { textContent: text } : {});
@@ -23,8 +25,9 @@ const view = {
   replies: 0,                 // finished generations
 };
 
-let worker = null;
-let pending = null;           // { resolve } of the generation in flight
+let model = null;             // the loaded model (wasmlm.js)
+let loads = 0;                // bumped by each load, so a superseded one is dropped
+let controller = null;        // aborts the generation in flight
 let stopTimer = null;
 let conversation = 0;         // bumped by New chat, so a reply still in flight is not filed into the new one
 
@@ -45,9 +48,9 @@ Object.defineProperty(window, "wasmlm", {
 function settings_read() {
   const num = (id) => Number($(id).value);
   return {
-    sampling: {
-      temperature: num("#temperature"), topK: num("#top-k"), topP: num("#top-p"), minP: num("#min-p"),
-      repeatPenalty: num("#repeat-penalty"), repeatLastN: 64, seed: num("#seed"),
+    sampling: {   // the API's (OpenAI and llama.cpp) parameter names
+      temperature: num("#temperature"), top_k: num("#top-k"), top_p: num("#top-p"), min_p: num("#min-p"),
+      repeat_penalty: num("#repeat-penalty"), repeat_last_n: 64, seed: num("#seed"),
     },
     maxTokens: num("#max-tokens"),
     nCtx: num("#n-ctx"),
@@ -69,18 +72,28 @@ async function models_fetch() {
   return Array.isArray(body) ? body : body.models;
 }
 
-function model_load(model) {
-  worker?.terminate();
-  pending?.resolve({ reason: "stop" });
-  Object.assign(view, { state: "loading", model, progress: null, info: null, load: null, last: null, error: null, notices: [] });
+async function model_load(entry) {
+  const mine = ++loads;
+  controller?.abort();
+  model?.dispose();
+  model = null;
+  Object.assign(view, { state: "loading", model: entry, progress: null, info: null, load: null, last: null, error: null, notices: [] });
   render();
-  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  worker.onmessage = ({ data }) => worker_message(data);
-  worker.onerror = (ev) => fail("the worker", ev.message
-    ? `it crashed: ${ev.message}. Reload the page.`
-    : "it could not start: one of its scripts (worker.js, loader.js, engine.js or the engine build) failed to load. Check that the server is up to date, then reload.");
-  worker.postMessage({ type: "load", model: model.id, manifestUrl: model_manifest_url(model), nCtx: settings_read().nCtx,
-    memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted() });
+  let loaded;
+  try {
+    loaded = await load(model_manifest_url(entry), {
+      nCtx: settings_read().nCtx, memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted(),
+      onProgress: (p) => { if (mine === loads) { view.progress = p; render(); } },
+      onNotice: (message) => { if (mine === loads) { view.notices.push(message); render(); } },
+    });
+  } catch (err) {
+    if (mine === loads) fail(err.where === "worker" ? "the worker" : err.where || "the worker", err.message);
+    return;
+  }
+  if (mine !== loads) return loaded.dispose();
+  model = loaded;
+  Object.assign(view, { state: "ready", info: model.info, load: model.load, stats: model.stats });
+  render();
 }
 
 // ?threads=N asks for the pthreads build with N threads (1 = single-thread); absent, the worker guesses.
@@ -102,58 +115,42 @@ function model_manifest_url(model) {
   return model.manifest || model.manifest_url || `/chunks/${model.id}/manifest.json`;
 }
 
-function worker_message(msg) {
-  switch (msg.type) {
-    case "progress": view.progress = msg; break;
-    case "ready":
-      Object.assign(view, { state: "ready", info: msg.info, load: msg.load, stats: msg.stats });
-      break;
-    case "token":
-      view.reply += msg.text;
-      reply_render();
-      return;
-    case "done":
-      clearTimeout(stopTimer);
-      pending?.resolve(msg);
-      break;
-    case "notice": view.notices.push(msg.message); break;
-    case "error":
-      fail(msg.where, msg.message);
-      return;
-  }
-  render();
-}
-
 function fail(where, message) {
   clearTimeout(stopTimer);
   view.error = { where, message };
   if (view.state === "loading" || view.state === "idle") view.state = "error";
   else view.state = "ready";
-  pending?.resolve({ reason: "error" });
   render();
 }
 
 // ---- generation --------------------------------------------------------------------------------
 
-function generate(parts, s) {
-  return new Promise((resolve) => {
-    pending = { resolve: (msg) => { pending = null; resolve(msg); } };
-    worker.postMessage({ type: "generate", parts, sampling: s.sampling, maxTokens: s.maxTokens });
-  });
+// Streams one answer into view.reply; resolves to {stats} (stats.reason says why it ended) or {error}.
+async function stream_run(create, s) {
+  controller = new AbortController();
+  try {
+    const stream = await create({ ...s.sampling, max_tokens: s.maxTokens, stream: true, signal: controller.signal });
+    let last = null;
+    for await (const chunk of stream) {
+      const c = chunk.choices[0];
+      const text = c.delta?.content ?? c.text ?? "";
+      if (text) { view.reply += text; reply_render(); }
+      last = chunk;
+    }
+    return { stats: last.wasmlm };
+  } catch (err) {
+    if (err.name === "AbortError" && err.stats) return { stats: { ...err.stats, reason: "stop" } };
+    return { error: err };
+  } finally {
+    controller = null;
+    clearTimeout(stopTimer);
+  }
 }
 
-async function prompt_parts(messages) {
-  const resp = await fetch(`/api/models/${encodeURIComponent(view.model.id)}/prompt`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ messages, add_generation_prompt: true }),
-  });
-  if (!resp.ok) {
-    const detail = await resp.json().then((b) => b.detail, () => "");
-    throw new Error(`the server could not build the prompt (HTTP ${resp.status}${detail ? `: ${detail}` : ""})`);
-  }
-  const body = await resp.json();
-  return Array.isArray(body) ? body : body.parts;
+function turn_record(stats) {
+  view.last = stats;
+  view.stats = stats.engine;
+  view.replies++;
 }
 
 function is_chat() {
@@ -175,7 +172,7 @@ async function send() {
   } else {
     await completion_turn(text, s);
   }
-  view.state = view.state === "error" ? "error" : "ready";
+  if (view.state === "generating") view.state = "ready";   // not when Stop's grace ran out and a load began
   render();
   box.focus();
 }
@@ -186,32 +183,20 @@ async function chat_turn(s) {
   render();
   for (;;) {
     const messages = [...(s.system ? [{ role: "system", content: s.system }] : []), ...view.messages];
-    let parts;
-    try {
-      parts = await prompt_parts(messages);
-    } catch (err) {
-      view.messages.pop();
-      return fail("prompt", err.message);
-    }
-    const done = await generate(parts, s);
-    if (mine !== conversation) return;
-    if (done.reason === "context_full" && done.stats?.generated_tokens == null) {
-      if (view.messages.length <= 1) {
-        view.messages.pop();
-        return fail("context", `the message is too long for the ${done.stats.n_ctx}-token context (${done.stats.prompt_tokens} tokens). Shorten it or choose a longer context.`);
-      }
+    const { stats, error } = await stream_run((req) => model.chat.completions.create({ messages, ...req }), s);
+    if (mine !== conversation || error?.where === "dispose") return;
+    if (error?.code === "context_full" && view.messages.length > 1) {
       view.messages.splice(0, view.messages[1]?.role === "assistant" ? 2 : 1);
       view.notices.push("The context was full: the oldest turn was dropped (the system prompt is kept).");
       render();
       continue;
     }
-    if (done.reason !== "error") {
-      view.messages.push({ role: "assistant", content: view.reply });
-      view.last = { ...done.stats, reason: done.reason };
-      view.stats = done.stats.engine;
-      view.replies++;
+    if (error) {
+      if (!view.reply) view.messages.pop();
+      return fail(error.where || "generate", error.message);
     }
-    return;
+    view.messages.push({ role: "assistant", content: view.reply });
+    return turn_record(stats);
   }
 }
 
@@ -221,23 +206,18 @@ async function completion_turn(text, s) {
   const doc = (view.messages[0]?.content || "") + text;
   view.messages = [{ role: "document", content: doc }];
   render();
-  const done = await generate([{ text: doc, special: false }], s);
-  if (mine !== conversation) return;
-  if (done.reason === "context_full" && done.stats?.generated_tokens == null) {
-    return fail("context", `the document no longer fits the ${done.stats.n_ctx}-token context; start a new one.`);
-  }
-  if (done.reason !== "error") {
-    view.messages[0].content = doc + view.reply;
-    view.reply = "";
-    view.last = { ...done.stats, reason: done.reason };
-    view.stats = done.stats.engine;
-    view.replies++;
-  }
+  const { stats, error } = await stream_run((req) => model.completions.create({ prompt: doc, ...req }), s);
+  if (mine !== conversation || error?.where === "dispose") return;
+  if (error?.code === "context_full") return fail("context", `the document no longer fits the ${error.nCtx}-token context; start a new one.`);
+  if (error) return fail(error.where || "generate", error.message);
+  view.messages[0].content = doc + view.reply;
+  view.reply = "";
+  turn_record(stats);
 }
 
 function stop() {
-  if (view.state !== "generating" || !worker) return;
-  worker.postMessage({ type: "stop" });
+  if (view.state !== "generating" || !controller) return;
+  controller.abort();
   clearTimeout(stopTimer);
   stopTimer = setTimeout(() => {
     view.notices.push("The model did not stop in time: it was restarted.");
@@ -251,7 +231,7 @@ function chat_new() {
   view.messages = [];
   view.reply = "";
   view.error = null;
-  worker?.postMessage({ type: "reset" });
+  model?.reset();
   render();
   $("#input").focus();
 }
@@ -396,7 +376,14 @@ function wire() {
   if (matchMedia("(max-width: 760px)").matches) $("#settings").open = false;   // phones: chat first
 }
 
+// Caches the page, its modules and the engine so that a reload works with the server gone (static/sw.js).
+function offline_enable() {
+  if (!("serviceWorker" in navigator) || new URLSearchParams(location.search).get("sw") === "0") return;
+  navigator.serviceWorker.register("/sw.js").catch((err) => console.info(`wasmlm: no service worker (${err.message}): the page needs the server to reload`));
+}
+
 async function main() {
+  offline_enable();
   wire();
   render();
   try {

@@ -20,7 +20,7 @@ const post = (msg) => self.postMessage(msg);
 const now = () => performance.now();
 
 self.onmessage = async ({ data }) => {
-  const handler = { load: load_run, generate: generate_run, stop: stop_run, reset: reset_run }[data?.type];
+  const handler = { load: load_run, generate: generate_run, stop: stop_run, reset: reset_run, tokenize: tokenize_run }[data?.type];
   if (!handler) return post({ type: "error", where: "worker", message: `unknown message type "${data?.type}"` });
   try {
     await handler(data);
@@ -293,6 +293,12 @@ function tokens_of(parts) {
     out.push(...engine.tokenize(part.text, { addBos: addBos && i === 0, parseSpecial: !!part.special }));
   });
   return out;
+}
+
+// The ids a generation would evaluate for these parts (static/wasmlm.js's model.tokenize, for tests and tools).
+function tokenize_run({ parts }) {
+  if (!engine) throw Object.assign(new Error("no model is loaded yet"), { where: "tokenize" });
+  post({ type: "tokens", ids: tokens_of(parts) });
 }
 
 function prefix_common(a, b) {

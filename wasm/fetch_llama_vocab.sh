@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fetches llama.cpp's tokenizer test suite (vocabulary-only GGUF files with .inp strings and the
-# .out ids llama.cpp gives them) from the pinned llama-cpp-python sdist on PyPI into
+# .out ids llama.cpp gives them) and its test set of chat templates (templates/*.jinja, for
+# tests/browser/test_templates_llamacpp.py) from the pinned llama-cpp-python sdist on PyPI into
 # wasm/third_party/llama-vocab/. Third-party files are never committed: the test build runs this
 # when the folder is missing. A local copy may be given with LLAMA_CPP_SDIST=/path/llama_cpp_python-0.3.36.tar.gz.
 set -eu
@@ -34,7 +35,8 @@ for v in $VOCABS; do
     FILES="$FILES $MODELS/ggml-vocab-$v.gguf $MODELS/ggml-vocab-$v.gguf.inp $MODELS/ggml-vocab-$v.gguf.out"
 done
 # shellcheck disable=SC2086
-tar -xzf "$SDIST" -C "$TMP" $FILES "llama_cpp_python-$VERSION/vendor/llama.cpp/LICENSE"
+tar -xzf "$SDIST" -C "$TMP" --wildcards $FILES "llama_cpp_python-$VERSION/vendor/llama.cpp/LICENSE" \
+    "$MODELS/templates/*.jinja"
 cp "$TMP/llama_cpp_python-$VERSION/vendor/llama.cpp/LICENSE" "$TMP/$MODELS/LICENSE"
 rm -rf "$DEST"
 mkdir -p "$(dirname "$DEST")"

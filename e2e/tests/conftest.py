@@ -5,6 +5,7 @@ import pytest
 
 from e2e.drivers import ENGINES, launch
 from e2e.pageserver import PageServer
+from e2e.recorder import Recorder
 from e2e.server import DEFAULT_MODEL, WasmlmServer, chunks_ensure
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -15,6 +16,13 @@ def wasmlm_server():
     with WasmlmServer() as server:
         chunks_ensure(DEFAULT_MODEL, server.chunks_dir)
         yield server
+
+
+@pytest.fixture(scope="session")
+def recorder(wasmlm_server):
+    """The real server behind a recording proxy: the privacy test reads every request the pages made."""
+    with Recorder(wasmlm_server.url) as r:
+        yield r
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,9 @@
 """The real chat page on the real server, in each engine: load the default model, chat, read the stats.
-The page, the loaded model and the first reply are shared by the tests of one engine (module fixtures)."""
+The page, the loaded model and the first reply are shared by the tests of one engine (module fixtures).
+The page is opened through a recording proxy (e2e/recorder.py): the last test checks that no request it
+made holds what was typed."""
+import secrets
+
 import pytest
 
 from e2e.chatpage import message_send, model_open, settings_set
@@ -9,8 +13,8 @@ MAX_TOKENS = 24
 
 
 @pytest.fixture(scope="module")
-def loaded(browser, wasmlm_server):
-    return model_open(browser, wasmlm_server.url, DEFAULT_MODEL)
+def loaded(browser, recorder):
+    return model_open(browser, recorder.url, DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +49,23 @@ def test_second_turn_reuses_the_cache(browser, first_reply):
     assert answer["last"]["prompt_tokens"] > first["prompt_tokens"] + first["generated_tokens"]
     assert answer["last"]["reused_tokens"] >= first["prompt_tokens"]
     assert answer["last"]["evaluated_tokens"] < answer["last"]["prompt_tokens"] - first["prompt_tokens"]
+
+
+def test_no_request_carries_the_conversation(browser, loaded, recorder):
+    """Every request the page, its worker and its service worker made since the page was opened (URL,
+    headers, body), through two more turns: none holds the random markers typed into the system prompt and
+    the two messages."""
+    markers = [f"m{secrets.token_hex(8)}" for _ in range(3)]
+    settings_set(browser, temperature=0, max_tokens=6, system=f"You are helpful. Ticket {markers[0]}.")
+    first = message_send(browser, f"Remember the code word {markers[1]}, please.")
+    second = message_send(browser, f"Which code word did I give? Also {markers[2]}.")
+    assert first["last"]["prompt_tokens"] > 0 and second["last"]["reused_tokens"] > 0
+    typed = browser.evaluate("wasmlm.messages.filter((m) => m.role === 'user').map((m) => m.content).join(' ')")
+    assert markers[1] in typed and markers[2] in typed          # the page really holds what was typed
+
+    paths = {r["url"].removeprefix(recorder.url) for r in recorder.requests}
+    assert "/static/wasmlm.js" in paths and any(p.endswith(".bin") for p in paths), sorted(paths)[:20]
+    assert not any(r["method"] not in ("GET", "HEAD") for r in recorder.requests), \
+        [f"{r['method']} {r['url']}" for r in recorder.requests if r["method"] not in ("GET", "HEAD")]
+    for marker in markers:
+        assert recorder.leaks(marker) == [], f"{browser.engine}: {marker} left the page"

@@ -1,5 +1,6 @@
-"""The `wasmlm` command: pack, serve, setup-models, the engine's commands, fidelity, loadtest, bench."""
+"""The `wasmlm` command: pack, serve, setup-models, prompt, the engine's commands, fidelity, loadtest, bench."""
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -48,16 +49,38 @@ def setup_models_cmd(args) -> int:
     from .catalog import manifest_get
     from .defaults import DEFAULT_MODELS
     from .fetch import model_fetch
-    from .pack import pack_timed
+    from .pack import pack_timed, probes_refresh
     chunks = Path(args.chunks)
     for model in DEFAULT_MODELS:
         gguf = model_fetch(model, Path(args.models))
         manifest = manifest_get(chunks, model.id)
         if manifest and manifest["gguf"]["sha256"] == model.sha256 and all(
                 (chunks / model.id / s["file"]).is_file() for s in manifest["shards"]):
-            print(f"{model.id}: packed already")
+            refreshed = probes_refresh(chunks / model.id)
+            print(f"{model.id}: packed already" + (" (template probes renewed)" if refreshed else ""))
             continue
         print(pack_timed(gguf, chunks, model_id=model.id, name=model.name)[1])
+    return 0
+
+
+def prompt_cmd(args) -> int:
+    """Renders a conversation with a packed model's chat template in jinja2's sandbox (the page renders it
+    itself, with @huggingface/jinja: this is the command line's renderer and the reference)."""
+    from .catalog import manifest_get
+    from .prompt import PromptError, prompt_render
+    manifest = manifest_get(Path(args.chunks), args.model)
+    if manifest is None:
+        print(f"wasmlm prompt: no packed model {args.model!r} in {args.chunks}", file=sys.stderr)
+        return 1
+    try:
+        messages = json.loads(sys.stdin.read() if args.messages == "-" else args.messages)
+        parts = prompt_render(manifest, messages, not args.no_generation_prompt)
+    except (ValueError, KeyError, TypeError) as e:   # PromptError is a ValueError
+        reason = str(e) if isinstance(e, PromptError) else f"--messages must be a JSON list of {{role, content}} ({e})"
+        print(f"wasmlm prompt: {reason}", file=sys.stderr)
+        return 1
+    print(json.dumps({"prompt": "".join(p["text"] for p in parts), "parts": parts}, ensure_ascii=False)
+          if args.json else "".join(p["text"] for p in parts))
     return 0
 
 
@@ -151,6 +174,14 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--llama-python", help="a Python with llama-cpp-python, for llama.cpp's figures (optional)")
     s.add_argument("--chunks", default=str(settings.chunks))
     s.set_defaults(run=fidelity_cmd)
+
+    s = sub.add_parser("prompt", help="a conversation rendered with a packed model's chat template (jinja2)")
+    s.add_argument("model", help="a packed model id")
+    s.add_argument("messages", help='JSON list of {"role", "content"}, or - to read it from standard input')
+    s.add_argument("--no-generation-prompt", action="store_true", help="leave out the assistant's header")
+    s.add_argument("--json", action="store_true", help='print {"prompt", "parts": [{"text", "special"}]}')
+    s.add_argument("--chunks", default=str(settings.chunks))
+    s.set_defaults(run=prompt_cmd)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"the engine's `{name}` (MODEL [args] [--runtime native|node])", add_help=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 import brotli
 
 from .ggufinfo import GGUFError, model_facts, reader_open, tensor_starts
+from .prompt import probes_render
 
 # Measured (README, "Packing"): fetching all of SmolLM2 over loopback stops getting faster at 4 MiB
 # (26 + 63 shards for the two defaults); larger shards only coarsen progress, parallel fetches and retries.
@@ -92,6 +93,27 @@ def shards_write(gguf_path: Path, plan: list[tuple[int, int]], out_dir: Path, qu
     return entries, whole.hexdigest()
 
 
+def manifest_write(path: Path, manifest: dict) -> None:
+    """Written beside and renamed over: a reader sees the old manifest or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def probes_refresh(model_dir: Path) -> bool:
+    """Adds or renews the jinja2 renderings of the probe conversations in a packed model's manifest
+    (packs older than the probes have none); True when the manifest changed."""
+    from .prompt import PROBES_VERSION
+    path = model_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    probes = probes_render(manifest)
+    if manifest.get("template_probes") == probes and probes["version"] == PROBES_VERSION:
+        return False
+    manifest["template_probes"] = probes
+    manifest_write(path, manifest)
+    return True
+
+
 def dir_replace(tmp: Path, final: Path) -> None:
     """Puts tmp at final in two renames, so readers see either the old model or the new one."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -130,7 +152,8 @@ def pack(gguf_path: Path, chunks_dir: Path, model_id: str | None = None, name: s
             "gguf": {"file": gguf_path.name, "size": file_size, "sha256": digest},
             "shards": shards,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+        manifest["template_probes"] = probes_render(manifest)
+        manifest_write(tmp / "manifest.json", manifest)
         dir_replace(tmp, chunks_dir / model_id)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

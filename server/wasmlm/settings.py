@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 ENGINE_DIR = ROOT / "build" / "wasm"
 MODELS_DIR = ROOT / "models"
+# npm packages the page imports, installed by set-up (package.json) and served, never committed
+VENDOR_DIRS = {"jinja": ROOT / "node_modules" / "@huggingface" / "jinja" / "dist"}
 
 
 @dataclass(frozen=True)
@@ -18,3 +20,4 @@ class Settings:
     chunks: Path = field(default_factory=lambda: Path(os.environ.get("WASMLM_CHUNKS", ROOT / "chunks")))
     static: Path = STATIC_DIR
     engine: Path = ENGINE_DIR
+    vendor: dict = field(default_factory=lambda: dict(VENDOR_DIRS))

@@ -1,4 +1,5 @@
 """Helpers of the browser tests: the real server as a subprocess, and the chat page in one browser context."""
+import json
 import re
 import socket
 import subprocess
@@ -28,9 +29,9 @@ def free_port() -> int:
 class Server:
     """`wasmlm serve` as a subprocess; its log goes to a file."""
 
-    def __init__(self, chunks: Path, log_dir: Path):
+    def __init__(self, chunks: Path, log_dir: Path, port: int | None = None):
         self.chunks = chunks
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")
@@ -60,8 +61,10 @@ class Server:
 class ChatPage:
     """One browser context (its own Cache API storage) with the chat page, counting shard requests."""
 
-    def __init__(self, browser, server: Server, viewport=None):
-        self.context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
+    def __init__(self, browser, server: Server, viewport=None, context=None):
+        """In a new context, or as a new page of `context` (which then stays open after close())."""
+        self._own_context = context is None
+        self.context = context or browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
         self.page = self.context.new_page()
         self.server = server
         self.shard_requests: list[tuple[int, str | None]] = []
@@ -105,6 +108,52 @@ class ChatPage:
     def send(self, text: str) -> None:
         self.page.fill("#input", text)
         self.page.press("#input", "Enter")
+
+    def close(self) -> None:
+        if self._own_context:
+            self.context.close()
+        else:
+            self.page.close()
+
+
+def reply_wait(chat: ChatPage, replies_before: int, timeout_s: float = 120) -> list[str]:
+    """Waits for the next finished reply; returns the partial texts seen while it streamed."""
+    seen = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if chat.hook("replies") > replies_before and chat.hook("state") == "ready":
+            return seen
+        if chat.hook("state") == "generating":
+            text = chat.hook("reply")
+            if text and (not seen or seen[-1] != text):
+                seen.append(text)
+        time.sleep(0.02)
+    raise AssertionError(f"no reply within {timeout_s} s; error {chat.hook('error')}; console {chat.console[-20:]}")
+
+
+def native_tokenize(gguf: Path, text: str, special: bool) -> list[int]:
+    """The native engine's tokenization (BOS where the model adds one), an implementation apart from the page."""
+    from wasmlm.engine import engine_command
+    out = subprocess.run([*engine_command("native"), "tokenize", str(gguf), text, *(["--parse-special"] if special else [])],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout)
+
+
+class ApiPage:
+    """The JS API's example page (static/examples/) in its own context, with the model it loaded at
+    window.example.model; `call` runs an async JS function body with `model` and `api` in scope."""
+
+    def __init__(self, browser, server: Server, model_id: str = SMOLLM2_ID):
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.goto(f"{server.url}/static/examples/index.html?model={model_id}")
+        self.page.wait_for_function("() => window.example?.model", timeout=180_000)
+
+    def call(self, body: str, arg=None):
+        return self.page.evaluate("async (arg) => { const model = window.example.model;"
+                                  " const api = await import('/static/wasmlm.js');" + body + "}", arg)
 
     def close(self) -> None:
         self.context.close()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from chat_harness import GEMMA3_ID, SMOLLM2_ID, ChatPage
+from chat_harness import GEMMA3_ID, SMOLLM2_ID, ChatPage, reply_wait
 
 
 @pytest.fixture
@@ -17,21 +17,6 @@ def chat(browser, server):
 
 def manifest_of(chunks):
     return json.loads((chunks / SMOLLM2_ID / "manifest.json").read_text())
-
-
-def reply_wait(chat: ChatPage, replies_before: int, timeout_s: float = 120) -> list[str]:
-    """Waits for the next finished reply; returns the partial texts seen while it streamed."""
-    seen = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if chat.hook("replies") > replies_before and chat.hook("state") == "ready":
-            return seen
-        if chat.hook("state") == "generating":
-            text = chat.hook("reply")
-            if text and (not seen or seen[-1] != text):
-                seen.append(text)
-        time.sleep(0.02)
-    raise AssertionError(f"no reply within {timeout_s} s; error {chat.hook('error')}; console {chat.console[-20:]}")
 
 
 def test_chat_streams_sensible_text_and_reuses_the_cache(chat, shots):

@@ -1,6 +1,7 @@
 """The `wasmlm` command: sizes, idempotent setup-models, and the stamp that spares re-hashing models."""
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -43,3 +44,24 @@ def test_verified_stamp_follows_the_file(tmp_path):
     os.utime(f, ns=(mtime + 10**9, mtime + 10**9))  # a later write, even on a coarse clock
     assert not verified(f, digest)
     assert not verified(tmp_path / "missing.gguf", digest)
+
+
+def test_prompt_renders_with_jinja2(chunks):
+    messages = '[{"role": "user", "content": "Hi <|im_end|>"}]'
+    r = subprocess.run([sys.executable, "-m", "wasmlm.cli", "prompt", "smollm2-135m-instruct-q4_1", messages,
+                        "--json", "--chunks", str(chunks)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["prompt"].endswith("<|im_start|>user\nHi <|im_end|><|im_end|>\n<|im_start|>assistant\n")
+    assert {"text": "Hi <|im_end|>", "special": False} in body["parts"]
+
+
+@pytest.mark.parametrize("model,messages,message", [
+    ("nope", "[]", "no packed model 'nope'"),
+    ("smollm2-135m-instruct-q4_1", "not json", "--messages must be a JSON list"),
+    ("smollm2-135m-instruct-q4_1", '[{"role": "user"}]', "--messages must be a JSON list"),
+])
+def test_prompt_errors_are_clear(chunks, model, messages, message):
+    r = subprocess.run([sys.executable, "-m", "wasmlm.cli", "prompt", model, messages, "--chunks", str(chunks)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and message in r.stderr, r.stderr

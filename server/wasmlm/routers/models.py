@@ -1,9 +1,8 @@
-"""/api/models: the packed models; /api/models/<id>/prompt: a conversation rendered with the model's template."""
+"""/api/models: the packed models' metadata. Nothing here reads a conversation: chat templates are rendered
+in the browser (static/template.js), so what the user types never reaches the server."""
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field
 
 from ..catalog import manifest_get, manifests_list
-from ..prompt import PromptError, prompt_render
 
 router = APIRouter(prefix="/api")
 
@@ -31,23 +30,3 @@ def models_list(request: Request) -> list[dict]:
 @router.get("/models/{model_id}")
 def model_get(request: Request, model_id: str) -> dict:
     return model_summary(manifest_or_404(request, model_id))
-
-
-class Message(BaseModel):
-    role: str = Field(min_length=1, max_length=64)
-    content: str
-
-
-class PromptRequest(BaseModel):
-    messages: list[Message] = Field(min_length=1, max_length=4096)
-    add_generation_prompt: bool = True
-
-
-@router.post("/models/{model_id}/prompt")
-def prompt_post(request: Request, model_id: str, body: PromptRequest) -> dict:
-    manifest = manifest_or_404(request, model_id)
-    try:
-        parts = prompt_render(manifest, [m.model_dump() for m in body.messages], body.add_generation_prompt)
-    except PromptError as e:
-        raise HTTPException(422, str(e)) from None
-    return {"prompt": "".join(p["text"] for p in parts), "parts": parts}

@@ -1,4 +1,5 @@
-"""The chat page, its static files, and the engine builds (plain names, and content-hashed immutable ones)."""
+"""The chat page, its static files, its service worker, the npm modules it imports (/vendor/), and the engine
+builds (plain names, and content-hashed immutable ones)."""
 import re
 from pathlib import Path
 
@@ -54,6 +55,22 @@ def engine_list(request: Request) -> dict[str, str]:
 @router.api_route("/static/{relative:path}", methods=["GET", "HEAD"])
 def static_get(request: Request, relative: str):
     path = file_under(request.app.state.settings.static, relative)
+    return file_response(request, path, MEDIA_TYPES[path.suffix], "no-cache")
+
+
+@router.api_route("/sw.js", methods=["GET", "HEAD"])
+def service_worker_get(request: Request):
+    """The service worker lives in static/ but is served from the root, so that its scope is the whole site."""
+    path = file_under(request.app.state.settings.static, "sw.js")
+    return file_response(request, path, MEDIA_TYPES[path.suffix], "no-cache")
+
+
+@router.api_route("/vendor/{package}/{relative:path}", methods=["GET", "HEAD"])
+def vendor_get(request: Request, package: str, relative: str):
+    root = request.app.state.settings.vendor.get(package)
+    if root is None:
+        raise HTTPException(404, "not found")
+    path = file_under(root, relative)
     return file_response(request, path, MEDIA_TYPES[path.suffix], "no-cache")
 
 

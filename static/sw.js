@@ -1,0 +1,72 @@
+// The page's service worker (served at /sw.js, scope: the whole site): the page keeps working with the
+// server gone. The page, its modules, the model list and manifests are fetched network first (so updates
+// arrive as soon as the server is back) and answered from the cache when the network fails; engine builds
+// under content-hashed names are immutable, so they come from the cache first, and a new hash replaces the
+// old one. Shards are not touched: the model worker keeps them in its own cache (static/worker.js) and asks
+// for byte ranges, which this cache would not serve.
+const CACHE = "wasmlm-app-v1";
+const PRECACHE = ["/", "/static/chat.js", "/static/chat.css", "/static/wasmlm.js", "/static/template.js",
+  "/static/worker.js", "/static/loader.js", "/static/engine.js", "/vendor/jinja/index.js", "/api/models", "/api/engine"];
+const SHARD = /^\/chunks\/[^/]+\/\d+\.bin$/;
+const HASHED = /^\/build\/wasm\/(.+?)\.[0-9a-f]{16}(\.(?:js|cjs|wasm))$/;
+
+// The page that registers this worker has already started its model worker, whose requests this one does
+// not see: so the engine builds and the manifests are fetched here too. One missing file must not stop the
+// rest (the cache fills as pages fetch anyway).
+self.addEventListener("install", (ev) => {
+  ev.waitUntil(precache().then(() => self.skipWaiting()));
+});
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await Promise.allSettled(PRECACHE.map((url) => cache.add(url)));
+  const json = async (url) => (await cache.match(url))?.json();
+  const engine = await json("/api/engine").catch(() => null) || {};
+  const models = await json("/api/models").catch(() => null) || [];
+  const urls = [...Object.entries(engine).filter(([name]) => !name.startsWith("wasmlm-debug")).map(([, url]) => url),
+    ...models.map((m) => m.manifest).filter(Boolean)];
+  await Promise.allSettled(urls.map((url) => cache.add(url)));
+}
+
+self.addEventListener("activate", (ev) => {
+  ev.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("wasmlm-app-") && k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener("fetch", (ev) => {
+  const req = ev.request;
+  const url = new URL(req.url);
+  if (req.method !== "GET" || url.origin !== self.location.origin || SHARD.test(url.pathname)) return;
+  const hashed = url.pathname.match(HASHED);
+  ev.respondWith(hashed ? cache_first(req, hashed) : network_first(req));
+});
+
+async function network_first(req) {
+  const cache = await caches.open(CACHE);
+  try {
+    const resp = await fetch(req);
+    if (resp.ok) await cache.put(req, resp.clone());
+    return resp;
+  } catch (err) {
+    const hit = await cache.match(req, { ignoreSearch: req.mode === "navigate" });
+    if (hit) return hit;
+    throw err;
+  }
+}
+
+async function cache_first(req, [, stem, ext]) {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(req);
+  if (hit) return hit;
+  const resp = await fetch(req);
+  if (resp.ok) {
+    await cache.put(req, resp.clone());
+    // older builds of the same file are no longer named by any page
+    for (const key of await cache.keys()) {
+      const m = new URL(key.url).pathname.match(HASHED);
+      if (m && m[1] === stem && m[2] === ext && key.url !== req.url) await cache.delete(key);
+    }
+  }
+  return resp;
+}
