@@ -1,4 +1,4 @@
-"""The `wasmlm` command: pack, serve, setup-models, the engine's commands, loadtest, bench."""
+"""The `wasmlm` command: pack, serve, setup-models, nginx-conf, the engine's commands, loadtest, bench."""
 import argparse
 import sys
 from pathlib import Path
@@ -40,6 +40,20 @@ def serve_cmd(args) -> int:
         print(f"wasmlm serve: note: {settings.chunks} does not exist yet; no model is served "
               "(run `wasmlm setup-models`)", file=sys.stderr)
     uvicorn.run(app_create(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def nginx_conf_cmd(args) -> int:
+    from .nginxconf import nginx_conf_render, nginx_prefix_make
+    prefix = Path(args.prefix)
+    text = nginx_conf_render(Settings(chunks=Path(args.chunks)), listen=args.listen, upstream=args.upstream,
+                             prefix=prefix)
+    nginx_prefix_make(prefix)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -103,6 +117,15 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--models", default=str(MODELS_DIR))
     s.add_argument("--chunks", default=str(settings.chunks))
     s.set_defaults(run=setup_models_cmd)
+
+    s = sub.add_parser("nginx-conf", help="docker/nginx.conf rendered for this checkout (docs/operations.md)")
+    s.add_argument("--listen", default="127.0.0.1:8080", help="nginx's listen address (default: %(default)s)")
+    s.add_argument("--upstream", default=f"{settings.host}:{settings.port}",
+                   help="the app's address (default: %(default)s)")
+    s.add_argument("--prefix", default="/tmp/wasmlm-nginx", help="pid and temporary files (default: %(default)s)")
+    s.add_argument("--chunks", default=str(settings.chunks))
+    s.add_argument("--out", help="write here instead of standard output")
+    s.set_defaults(run=nginx_conf_cmd)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"the engine's `{name}` (MODEL [args] [--runtime native|node])", add_help=False)
