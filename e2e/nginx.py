@@ -15,8 +15,12 @@ from wasmlm.settings import Settings
 from .pageserver import free_port
 
 
-def nginx_command() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+def nginx_command() -> str:
+    """Debian's nginx (in /usr/sbin, which a user's PATH may lack)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    if not found:
+        raise RuntimeError("nginx is not installed: `bash scripts/dev.sh test` installs Debian's nginx package")
+    return found
 
 
 def unprivileged(argv: list[str]) -> list[str]:

@@ -51,12 +51,12 @@ class HttpMetrics:
         m = self.metrics
         t0 = time.perf_counter()
         has_range = any(k == b"range" for k, _ in scope.get("headers", ()))
-        state = {"status": 500, "sent": 0, "transfer": False, "route": "unmatched"}
+        state = {"status": 500, "sent": 0, "transfer": False}
 
         async def send_counted(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = state["status"] = message["status"]
-                route = state["route"] = route_template(scope)
+                route = route_template(scope)
                 if status in (200, 206) and scope["method"] == "GET" and route in TRANSFER_ROUTES:
                     state["transfer"] = True
                     m.in_flight.inc()
@@ -71,7 +71,7 @@ class HttpMetrics:
         finally:
             if state["transfer"]:
                 m.in_flight.dec()
-            status, route = str(state["status"]), state["route"]
+            status, route = str(state["status"]), route_template(scope)
             m.requests.labels(route, scope["method"], status).inc()
             m.bytes_sent.labels(route).inc(state["sent"])
             m.latency.labels(route).observe(time.perf_counter() - t0)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
+from e2e.nginx import nginx_command
 from wasmlm.cli import parser_build
 from wasmlm.main import app_create
 from wasmlm.settings import ROOT
@@ -110,7 +111,6 @@ def test_nginx_template_renders_and_parses(tmp_path):
     subprocess.run([str(ROOT / ".venv" / "bin" / "wasmlm"), "nginx-conf", "--listen", "127.0.0.1:1",
                     "--upstream", "app:8000", "--prefix", str(tmp_path), "--out", str(out)], check=True)
     assert "@" not in re.sub(r"#.*", "", out.read_text()).replace("@app", "")
-    nginx = "/usr/sbin/nginx"
-    result = subprocess.run([nginx, "-t", "-e", "stderr", "-c", str(out)], capture_output=True, text=True)
+    result = subprocess.run([nginx_command(), "-t", "-e", "stderr", "-c", str(out)], capture_output=True, text=True)
     # app:8000 does not resolve outside compose: that is the only complaint nginx may make here.
     assert result.returncode == 0 or "host not found in upstream \"app:8000\"" in result.stderr, result.stderr
