@@ -13,7 +13,8 @@ export NODE_PATH=/usr/share/nodejs   # Debian's emscripten needs its node module
 # What building and serving need; the browsers only the tests need (and the image leaves them out).
 APT_BASE=(python3 python3-venv python3-dev build-essential make git curl ca-certificates nodejs npm
           emscripten brotli)
-APT_BROWSERS=(chromium firefox-esr webkit2gtk-driver xvfb xauth)
+APT_BROWSERS=(chromium firefox-esr webkit2gtk-driver xvfb xauth
+              nginx)   # nginx: e2e/tests/test_nginx.py runs docker/nginx.conf in front of the app
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 

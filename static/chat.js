@@ -3,6 +3,9 @@
 // Everything the page shows comes from `view`, which tests read through window.wasmlm.
 import { load } from "./wasmlm.js";
 
+import { opchart_render } from "./opchart.js";
+import { telemetry_send, telemetry_setup } from "./telemetry.js";
+
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, cls, text) => Object.assign(document.createElement(tag), cls ? { className: cls } : {}, text != null ? { textContent: text } : {});
 
@@ -82,7 +85,7 @@ async function model_load(entry) {
   let loaded;
   try {
     loaded = await load(model_manifest_url(entry), {
-      nCtx: settings_read().nCtx, memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted(),
+      nCtx: settings_read().nCtx, memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted(), build: build_wanted(),
       onProgress: (p) => { if (mine === loads) { view.progress = p; render(); } },
       onNotice: (message) => { if (mine === loads) { view.notices.push(message); render(); } },
     });
@@ -100,6 +103,12 @@ async function model_load(entry) {
 function threads_wanted() {
   const n = parseInt(new URLSearchParams(location.search).get("threads"), 10);
   return n > 0 ? n : undefined;
+}
+
+// ?build=debug loads the debug build (DWARF, for DevTools' C/C++ debugging: docs/debugging.md).
+function build_wanted() {
+  const b = new URLSearchParams(location.search).get("build");
+  return /^[a-z0-9-]{1,32}$/.test(b || "") ? b : undefined;
 }
 
 // The server names each engine file by its content hash (cached for good); the template lists them.
@@ -162,6 +171,7 @@ async function send() {
   const text = box.value;
   if (view.state !== "ready" || (!text.trim() && is_chat())) return;
   const s = settings_read();
+  const replies = view.replies;
   box.value = "";
   view.error = null;
   view.state = "generating";
@@ -173,6 +183,7 @@ async function send() {
     await completion_turn(text, s);
   }
   if (view.state === "generating") view.state = "ready";   // not when Stop's grace ran out and a load began
+  if (view.replies > replies) telemetry_send(view.info, view.load, view.last);
   render();
   box.focus();
 }
@@ -313,7 +324,7 @@ function reply_render() {
 function stats_render() {
   const rows = [];
   const L = view.load, S = view.last, I = view.info;
-  if (I) rows.push(["Build", `${I.build === "mt" ? "threads + SIMD" : I.build === "simd" ? "SIMD" : "scalar"} · ${I.threads} thread${I.threads > 1 ? "s" : ""}`]);
+  if (I) rows.push(["Build", `${{ mt: "threads + SIMD", simd: "SIMD", scalar: "scalar", debug: "debug (DWARF)" }[I.build] || I.build} · ${I.threads} thread${I.threads > 1 ? "s" : ""}`]);
   if (L) {
     rows.push(["Load", `${fmt.s(L.total_ms)} (download ${fmt.s(L.download_ms)}, decode ${fmt.s(L.decode_ms)}, engine ${fmt.s(L.engine_ms)})`]);
     rows.push(["Shards", `${L.from_network} downloaded, ${L.from_cache} from cache${L.caching ? "" : " · caching off"}`]);
@@ -329,6 +340,7 @@ function stats_render() {
   const dl = $("#stats");
   dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
   if (!rows.length) dl.append(el("dd", "muted", "Statistics appear once the model is loaded."));
+  opchart_render($("#op-timings"), S ? view.stats?.ms : null);
 }
 
 function notices_render() {
@@ -373,6 +385,7 @@ function wire() {
   $("#error-retry").addEventListener("click", () => view.model && model_load(view.model));
   $("#error-close").addEventListener("click", () => { view.error = null; render(); });
   $("#system").value = DEFAULT_SYSTEM;
+  telemetry_setup($("#telemetry"));
   if (matchMedia("(max-width: 760px)").matches) $("#settings").open = false;   // phones: chat first
 }
 

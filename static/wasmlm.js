@@ -34,7 +34,7 @@ let serial = 0;
 // ---- loading ------------------------------------------------------------------------------------
 
 // source: a model's base URL ("/chunks/<id>/") or its manifest URL (".../manifest.json").
-// options: nCtx (2048), threads, memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
+// options: nCtx (2048), threads, build (an engine build name, as ?build=), memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
 // onProgress({phase, bytes, total, mbps, etaS}), onNotice(text), signal, workerUrl.
 export async function load(source, options = {}) {
   const { signal } = options;
@@ -47,7 +47,7 @@ export async function load(source, options = {}) {
   const model = new Model(worker, manifest, options);
   try {
     await model._load({ manifestUrl, nCtx: options.nCtx, memoryBudget: options.memoryBudget, engineFiles,
-      threads: options.threads }, signal);
+      threads: options.threads, build: options.build }, signal);
   } catch (err) {
     model.dispose();
     throw err;

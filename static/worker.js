@@ -57,7 +57,12 @@ function threads_auto() {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
 }
 
-async function build_pick(wanted) {
+async function build_pick(wanted, forced) {
+  // ?build=NAME (the page's): that build as it is, e.g. debug for DevTools (docs/debugging.md).
+  if (forced) {
+    if (!await build_exists(forced)) throw Object.assign(new Error(`the server has no engine build "${forced}" (?build=)`), { where: "engine" });
+    return { name: forced, threads: forced === "mt" ? Math.max(2, Math.min(wanted || threads_auto(), MAX_THREADS)) : 1 };
+  }
   const threads = Math.min(wanted || threads_auto(), MAX_THREADS);
   if (threads > 1 && self.crossOriginIsolated && await build_exists("mt")) return { name: "mt", threads };
   return { name: WebAssembly.validate(SIMD_PROBE) ? "simd" : "scalar", threads: 1 };
@@ -190,7 +195,7 @@ function sink_open(e, base, shard, timing) {
 
 // ---- load ------------------------------------------------------------------------------------
 
-async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: files, threads }) {
+async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: files, threads, build: forced }) {
   if (busy) throw new Error("already busy; reload the page to start over");
   if (engine) throw new Error("a model is already loaded; the page starts a new worker for another");
   busy = true;
@@ -202,7 +207,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   const plan = memory_plan(manifest, { nCtx, budget: memoryBudget });
   if (!plan.fits) throw Object.assign(new Error(plan.reason), { where: "memory" });
 
-  build = await build_pick(threads);
+  build = await build_pick(threads, forced);
   const [started] = build.threads > 1 ? await engine_start_first(build) : [engine_start(build)];
   started.catch(() => {});   // reported where it is awaited
   const cache = await cache_open();

@@ -1,4 +1,4 @@
-"""The `wasmlm` command: pack, serve, setup-models, prompt, the engine's commands, fidelity, loadtest, bench."""
+"""The `wasmlm` command: pack, serve, setup-models, prompt, nginx-conf, the engine's commands, fidelity, loadtest, bench."""
 import argparse
 import json
 import sys
@@ -42,6 +42,20 @@ def serve_cmd(args) -> int:
         print(f"wasmlm serve: note: {settings.chunks} does not exist yet; no model is served "
               "(run `wasmlm setup-models`)", file=sys.stderr)
     uvicorn.run(app_create(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def nginx_conf_cmd(args) -> int:
+    from .nginxconf import nginx_conf_render, nginx_prefix_make
+    prefix = Path(args.prefix)
+    text = nginx_conf_render(Settings(chunks=Path(args.chunks)), listen=args.listen, upstream=args.upstream,
+                             prefix=prefix)
+    nginx_prefix_make(prefix)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -182,6 +196,15 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help='print {"prompt", "parts": [{"text", "special"}]}')
     s.add_argument("--chunks", default=str(settings.chunks))
     s.set_defaults(run=prompt_cmd)
+
+    s = sub.add_parser("nginx-conf", help="docker/nginx.conf rendered for this checkout (docs/operations.md)")
+    s.add_argument("--listen", default="127.0.0.1:8080", help="nginx's listen address (default: %(default)s)")
+    s.add_argument("--upstream", default=f"{settings.host}:{settings.port}",
+                   help="the app's address (default: %(default)s)")
+    s.add_argument("--prefix", default="/tmp/wasmlm-nginx", help="pid and temporary files (default: %(default)s)")
+    s.add_argument("--chunks", default=str(settings.chunks))
+    s.add_argument("--out", help="write here instead of standard output")
+    s.set_defaults(run=nginx_conf_cmd)
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"the engine's `{name}` (MODEL [args] [--runtime native|node])", add_help=False)

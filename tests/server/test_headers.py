@@ -33,6 +33,8 @@ ROUTES = [
     ("GET", "/chunks/nope/manifest.json", {}, None),
     ("DELETE", f"/chunks/{MODEL}/000.bin", {}, None),
     ("GET", "/no/such/route", {}, None),
+    ("GET", "/metrics", {}, None),
+    ("POST", "/api/telemetry", {"X-Forwarded-For": "192.0.2.1"}, {"not": "a report"}),
 ]
 
 
