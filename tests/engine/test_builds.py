@@ -181,6 +181,30 @@ def test_relaxed_builds_give_the_simd_logits_in_every_tier(builds, model):
     assert not differing, f"logits differ from the simd build's: {differing}"
 
 
+def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
+    """test_kernels --digests: a digest of each format's matmul outputs (decode and prompt tiles,
+    Q4_0 too, which neither model uses), natively, on the simd build and on the relaxed one in
+    V8's three tiers. The kernel checks themselves run in `make -C wasm test(-relaxed)`."""
+    tests = ROOT / "build" / "wasm-tests"
+    binaries = {"native": ROOT / "build" / "native" / "tests" / "test_kernels",
+                "simd": tests / "test_kernels.js", "relaxed": tests / "relaxed" / "test_kernels.js"}
+    make(*map(str, binaries.values()))
+    runs = {"native": [str(binaries["native"])], "simd": ["node", str(binaries["simd"])]}
+    runs.update({f"relaxed {tier}": ["node", "--experimental-wasm-relaxed-simd", *flags, str(binaries["relaxed"])]
+                 for tier, flags in NODE_TIERS.items()})
+    digests = {}
+    for name, command in runs.items():
+        result = run_cli(command, "--digests")
+        assert result.returncode == 0, f"{name}: {result.stderr[-2000:]}"
+        lines = result.stdout.splitlines()
+        assert lines[0] == "kernels " + ("avx2" if name == "native" else "simd128" if name == "simd" else "relaxed-simd") \
+            or name == "native", (name, lines[0])
+        digests[name] = [line for line in lines if line.startswith("digest ")]
+    assert len(digests["simd"]) == 6, digests["simd"]
+    differing = {name: d for name, d in digests.items() if d != digests["simd"]}
+    assert not differing, f"kernel floats differ from the simd build's: {differing} vs {digests['simd']}"
+
+
 def test_node_cli_runs_the_relaxed_build_by_default(builds):
     result = run_cli(["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")], "info", model_path("smollm2"))
     assert result.returncode == 0, result.stderr
