@@ -115,45 +115,20 @@ def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> di
 
 
 COMPARE = ("wllama", "llama.cpp")
-BENCH_GGUF = ROOT / "build" / "bench-gguf"  # GGUFs put back together from packed shards
 
 
 def packed_ids(chunks_dir: Path = ROOT / "chunks") -> list[str]:
     return sorted(p.parent.name for p in chunks_dir.glob("*/manifest.json"))
 
 
-def gguf_resolve(model_id: str, chunks_dir: Path = ROOT / "chunks", out_dir: Path = BENCH_GGUF) -> Path:
-    """The GGUF of a model: the default models' files, else the file the manifest names in models/
-    (same size), else the packed shards decoded and joined once into build/bench-gguf/, checked
-    against the manifest's sha256 (the runtimes, wllama and llama.cpp read a whole file)."""
+def gguf_resolve(model_id: str, chunks_dir: Path = ROOT / "chunks") -> Path:
+    """The GGUF of a model for the runtimes, wllama and llama.cpp, which read a whole file: the default
+    models' files, else what `wasmlm logits ID` runs on (models/, or the shards reassembled once)."""
     if model_id in MODEL_FILES:
         return MODEL_FILES[model_id]
-    import hashlib
+    from wasmlm.engine import model_resolve
 
-    import brotli
-
-    manifest = json.loads((chunks_dir / model_id / "manifest.json").read_text())
-    meta = manifest["gguf"]
-    for path in (ROOT / "models" / meta["file"], out_dir / f"{model_id}.gguf"):
-        if path.exists() and path.stat().st_size == meta["size"]:
-            return path
-    out = out_dir / f"{model_id}.gguf"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp, digest = out.with_suffix(".part"), hashlib.sha256()
-    with open(tmp, "wb") as f:
-        for shard in sorted(manifest["shards"], key=lambda s: s["offset"]):
-            data = (chunks_dir / model_id / shard["file"]).read_bytes()
-            try:
-                data = brotli.decompress(data) if shard["encoding"] == "br" else data
-            except brotli.error:
-                data = b""  # fails the digest below
-            digest.update(data)
-            f.write(data)
-    if digest.hexdigest() != meta["sha256"]:
-        tmp.unlink()
-        raise ValueError(f"the shards of {model_id} do not make the GGUF its manifest describes (sha256)")
-    tmp.replace(out)
-    return out
+    return model_resolve(model_id, chunks_dir)
 
 
 def machine_describe() -> str:

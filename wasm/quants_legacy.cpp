@@ -319,15 +319,25 @@ struct fmt_q8_0 {
     typedef act_q8 act;
     typedef acc4 accum;
     enum { values = QK, decode_rows = 8 };
-    static inline void dot(const block* w, const act* x, acc4& a) {
 #if defined(__wasm_relaxed_simd__)
+    // Relaxed: 9 operations a row and block where dot_q8_lanes_x256 takes 11, but only in decode;
+    // in prompt tiles that one's weight shifts are shared by the tokens (7 a pair against 9), and
+    // measured 5-9% faster. Same floats either way (256 * s * (d * 2^-8) rounds like s * d).
+    static inline void dot(const block* w, const act* x, acc4& a) {
         acc_add(a, dot_q8_lanes(w->qs, x->qs), f16_to_f32(w->d) * x->d);
-#elif defined(__wasm_simd128__)
+    }
+    static inline void dot_prompt(const block* w, const act* x, acc4& a) {
+        acc_add(a, dot_q8_lanes_x256(w->qs, x->qs), f16_to_f32(w->d) * (x->d * 0x1p-8f));
+    }
+#else
+    static inline void dot(const block* w, const act* x, acc4& a) {
+#if defined(__wasm_simd128__)
         acc_add(a, dot_q8_lanes_x256(w->qs, x->qs), f16_to_f32(w->d) * (x->d * 0x1p-8f));
 #else
         acc_add(a, dot_i8_lanes(i8x32_load(w->qs), i8x32_load(x->qs)), f16_to_f32(w->d) * x->d);
 #endif
     }
+#endif
 };
 
 void matmul_q4_0(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
