@@ -51,8 +51,10 @@ def _measure(job: dict) -> dict:
     t0 = time.perf_counter()
     llm.eval(ids)
     ttft_ms = (time.perf_counter() - t0) * 1e3
-    for _ in range(job["gen_tokens"]):
-        llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
+    n_vocab = llm.n_vocab()
+    for _ in range(job["gen_tokens"]):  # greedy on the last position's logits (llm.scores stays empty)
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+        llm.eval([int(np.argmax(logits))])
     perf = llama_cpp.llama_perf_context(ctx)
     return {"load_ms": load_ms, "ttft_ms": ttft_ms, "prompt_tokens": perf.n_p_eval, "generated_tokens": perf.n_eval,
             "prefill_tps": perf.n_p_eval * 1e3 / perf.t_p_eval_ms if perf.t_p_eval_ms > 0 else None,
