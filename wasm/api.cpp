@@ -146,7 +146,7 @@ static std::string vocab_info_json(wl_engine* e) {
     json_str(&s, name.data, (size_t)name.len);
     str_printf(&s, ", \"vocab_only\": true, \"n_vocab\": %d, \"bos\": %d, \"eos\": %d, \"add_bos\": %s, \"simd\": \"%s\"}",
                tokenizer_n_vocab(e->tok), tokenizer_bos(e->tok), tokenizer_eos(e->tok),
-               tokenizer_add_bos(e->tok) ? "true" : "false", SIMD);
+               tokenizer_add_bos(e->tok) ? "true" : "false", kernels_simd());
     return s;
 }
 
