@@ -1,5 +1,5 @@
 """`wasmlm bench`: the same model and prompt in each browser engine, under Node.js and natively, and
-optionally on wllama; several runs each, then statistics (e2e/report.py).
+optionally on wllama and on native llama.cpp; several runs each, then statistics (e2e/report.py).
 
 A browser run opens the real chat page in a fresh profile (cold load: empty cache), sends one prompt,
 reloads the page (warm load: shards from the browser's cache) and reads the page's own figures through
@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import llamacpp
 from .chatpage import message_send, model_open, settings_set
 from .drivers import ENGINES, DriverError, launch
 from .pageserver import PageServer
@@ -113,6 +114,23 @@ def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> di
             "decode_tps": figures.get("decode_tps"), "wasm_bytes": figures.get("memory_bytes"), "raw": figures}
 
 
+COMPARE = ("wllama", "llama.cpp")
+
+
+def packed_ids(chunks_dir: Path = ROOT / "chunks") -> list[str]:
+    return sorted(p.parent.name for p in chunks_dir.glob("*/manifest.json"))
+
+
+def gguf_resolve(model_id: str, chunks_dir: Path = ROOT / "chunks") -> Path:
+    """The GGUF of a model for the runtimes, wllama and llama.cpp, which read a whole file: the default
+    models' files, else what `wasmlm logits ID` runs on (models/, or the shards reassembled once)."""
+    if model_id in MODEL_FILES:
+        return MODEL_FILES[model_id]
+    from wasmlm.engine import model_resolve
+
+    return model_resolve(model_id, chunks_dir)
+
+
 def machine_describe() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -123,13 +141,14 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="wasmlm bench", description=__doc__.splitlines()[0])
     p.add_argument("--browsers", "--runtime", dest="browsers", default=",".join((*ENGINES, *RUNTIMES)),
                    help="comma-separated: chromium, firefox, webkit, node, native")
-    p.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODEL_FILES))
+    p.add_argument("--model", default=DEFAULT_MODEL, help="a packed model id (chunks/ID), default %(default)s")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--gen-tokens", type=int, default=64)
-    p.add_argument("--threads", type=int, default=1, help="for wllama")
+    p.add_argument("--threads", type=int, help="for wllama and llama.cpp (default: --page-threads, else 1)")
     p.add_argument("--page-threads", type=int, help="the chat page's ?threads=N (default: the page picks)")
-    p.add_argument("--compare", choices=["wllama"], help="also run wllama with the same prompt and settings")
+    p.add_argument("--compare", default="", help="comma-separated: wllama (in the same browsers), llama.cpp "
+                   "(native, through the optional llama-cpp-python extra): same model, prompt and settings")
     p.add_argument("--out", type=Path, default=ROOT / "e2e" / "reports" / "raw")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of the table")
     args = p.parse_args(argv)
@@ -139,17 +158,28 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
         p.error(f"unknown --browsers entries {', '.join(unknown)}; choose from {', '.join((*ENGINES, *RUNTIMES))}")
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    args.compare = [c.strip() for c in args.compare.split(",") if c.strip()]
+    if any(c not in COMPARE for c in args.compare):
+        p.error(f"--compare takes {', '.join(COMPARE)}, got {','.join(args.compare)}")
+    models = sorted({*MODEL_FILES, *packed_ids()})
+    if args.model not in models:
+        p.error(f"unknown --model {args.model!r}; packed models: {', '.join(models)}")
+    args.threads = args.threads or args.page_threads or 1
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = args_parse(sys.argv[1:] if argv is None else argv)
     from . import report
-    gguf = MODEL_FILES[args.model]
+    gguf = gguf_resolve(args.model)
     if not gguf.exists():
         print(f"error: {gguf} is missing; run scripts/fetch_models.py", file=sys.stderr)
         return 1
-    if args.compare == "wllama" and not (ROOT / "node_modules/@wllama/wllama/esm/wasm/wllama.wasm").exists():
+    if "llama.cpp" in args.compare and not llamacpp.installed():
+        print("error: llama-cpp-python is missing; `.venv/bin/pip install -e '.[llamacpp]'` builds it (docs/bench)",
+              file=sys.stderr)
+        return 1
+    if "wllama" in args.compare and not (ROOT / "node_modules/@wllama/wllama/esm/wasm/wllama.wasm").exists():
         print("error: node_modules/@wllama/wllama is missing; run `npm ci` in the repository root", file=sys.stderr)
         return 1
     prompt = prompt_text(gguf, args.prompt_tokens)
@@ -163,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 for i in range(args.runs):
                     runs.append(browser_run(engine, server.url, args.model, prompt, args.gen_tokens, args.page_threads))
                     print(f"wasmlm/{engine} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
-    if args.compare == "wllama" and browsers:
+    if "wllama" in args.compare and browsers:
         mounts = {"/wllama": ROOT / "node_modules/@wllama/wllama", "/wllama-compat": ROOT / "node_modules/@wllama/wllama-compat",
                   "/models": gguf.parent, "/pages": ROOT / "e2e/pages"}
         with PageServer(mounts) as pages:
@@ -175,8 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.runs):
             runs.append(cli_run(runtime, gguf, args.prompt_tokens, args.gen_tokens))
             print(f"wasmlm/{runtime} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
+    if "llama.cpp" in args.compare:
+        for i in range(args.runs):
+            runs.append(llamacpp.run(gguf, prompt, args.gen_tokens, args.threads))
+            print(f"llama.cpp/native run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
     setup = {"model": args.model, "runs": args.runs, "prompt tokens": args.prompt_tokens,
-             "tokens generated": args.gen_tokens, "wllama threads": args.threads,
+             "tokens generated": args.gen_tokens, "wllama and llama.cpp threads": args.threads,
              "page threads": args.page_threads or "the page's choice",
              "machine": machine_describe(), "date": time.strftime("%Y-%m-%d %H:%M"),
              "duration_s": round(time.time() - started),

@@ -20,10 +20,7 @@ METRICS = {  # key: (label, unit, higher is better)
     "pss_peak_bytes": ("browser PSS, peak", "MiB", False),
 }
 BASELINE = "chromium"
-# llama.cpp built natively, one core of this kind of machine, llama-bench -t 1 -p 128 -n 64
-# (shared/notes/models.md): tokens/s for prompt and generation.
-LLAMA_CPP_NATIVE = {"smollm2-135m-instruct-q4_1": {"prefill_tps": 163, "decode_tps": 82},
-                    "gemma-3-270m-q4_k_m": {"prefill_tps": 428, "decode_tps": 62}}
+LLAMA_CPP = "llama.cpp/native"  # the row of `--compare llama.cpp`, measured in the same sitting
 
 
 def summary(values: list[float]) -> dict | None:
@@ -79,11 +76,17 @@ def ratios(rows: dict) -> dict:
     return out
 
 
-def llama_cpp_ratios(rows: dict, model: str) -> dict:
-    """Each row's mean tokens/s over native llama.cpp's on one core."""
-    anchor = LLAMA_CPP_NATIVE.get(model, {})
+def llama_cpp_anchor(rows: dict) -> dict:
+    """Native llama.cpp's mean tokens/s in this run, where it ran: {"prefill_tps": .., "decode_tps": ..}."""
+    metrics = rows.get(LLAMA_CPP, {}).get("metrics", {})
+    return {m: metrics[m]["mean"] for m in ("prefill_tps", "decode_tps") if metrics.get(m, {}).get("mean")}
+
+
+def llama_cpp_ratios(rows: dict) -> dict:
+    """Each other row's mean tokens/s over native llama.cpp's measured in the same run."""
+    anchor = llama_cpp_anchor(rows)
     return {key: {m: row["metrics"][m]["mean"] / v for m, v in anchor.items() if m in row["metrics"]}
-            for key, row in rows.items() if anchor}
+            for key, row in rows.items() if anchor and key != LLAMA_CPP}
 
 
 def _cell(metric: str, stats: dict | None) -> str:
@@ -108,11 +111,12 @@ def markdown(rows: dict, setup: dict) -> str:
         cells = [_cell(m, row["metrics"].get(m)) for m in metrics]
         failed = f" ({row['failed']} of {row['runs']} runs failed, see bench.json)" if row["failed"] else ""
         lines.append(f"| {key} | {row['via'] or '-'}{failed} | " + " | ".join(cells) + " |")
-    native = llama_cpp_ratios(rows, setup.get("model", ""))
+    native = llama_cpp_ratios(rows)
     if native:
-        lines += ["", "## Against native llama.cpp on one core (models.md: "
-                  + ", ".join(f"{METRICS[m][0]} {v}" for m, v in LLAMA_CPP_NATIVE[setup["model"]].items())
-                  + " tok/s)", "", "| row | prefill | decode |", "|---|---|---|"]
+        lines += ["", "## Against native llama.cpp measured in this run ("
+                  + ", ".join(f"{METRICS[m][0]} {v:.1f}" for m, v in llama_cpp_anchor(rows).items())
+                  + f" tok/s, {setup.get('wllama and llama.cpp threads', '?')} thread(s))", "",
+                  "| row | prefill | decode |", "|---|---|---|"]
         for key, values in native.items():
             lines.append(f"| {key} | " + " | ".join(f"{values[m]:.2f}x" if m in values else "-"
                                                    for m in ("prefill_tps", "decode_tps")) + " |")
@@ -145,7 +149,7 @@ def write(runs: list[dict], setup: dict, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = analyse(runs)
     result = {"setup": setup, "rows": rows, "ratios_vs_wllama": ratios(rows),
-              "ratios_vs_llama_cpp_native": llama_cpp_ratios(rows, setup.get("model", "")), "runs": runs}
+              "ratios_vs_llama_cpp_native": llama_cpp_ratios(rows), "runs": runs}
     (out_dir / "bench.json").write_text(json.dumps(result, indent=1))
     (out_dir / "bench.md").write_text(markdown(rows, setup) + "\n![prefill and decode](bench.png)\n")
     chart(rows, out_dir / "bench.png")

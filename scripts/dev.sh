@@ -11,8 +11,9 @@ cd "$ROOT"
 export NODE_PATH=/usr/share/nodejs   # Debian's emscripten needs its node modules from here at -O1 and above
 
 # What building and serving need; the browsers only the tests need (and the image leaves them out).
+# clang-19/lld-19: the relaxed-SIMD kernels (wasm/relaxed.mk; Debian's emscripten has clang 14).
 APT_BASE=(python3 python3-venv python3-dev build-essential make git curl ca-certificates nodejs npm
-          emscripten brotli)
+          emscripten brotli clang-19 lld-19)
 APT_BROWSERS=(chromium firefox-esr webkit2gtk-driver xvfb xauth
               nginx)   # nginx: e2e/tests/test_nginx.py runs docker/nginx.conf in front of the app
 

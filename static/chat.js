@@ -10,6 +10,8 @@ const $ = (sel) => document.querySelector(sel);
 const el = (tag, cls, text) => Object.assign(document.createElement(tag), cls ? { className: cls } : {}, text != null ? { textContent: text } : {});
 
 const DEFAULT_SYSTEM = "You are a helpful assistant. Answer briefly and clearly.";
+const BUILD_LABELS = { "relaxed-mt": "threads + relaxed SIMD", relaxed: "relaxed SIMD", mt: "threads + SIMD", simd: "SIMD",
+  scalar: "scalar" };
 const STOP_GRACE_MS = 3000;   // a worker that does not stop by then is terminated and restarted
 
 const view = {
@@ -324,7 +326,7 @@ function reply_render() {
 function stats_render() {
   const rows = [];
   const L = view.load, S = view.last, I = view.info;
-  if (I) rows.push(["Build", `${{ mt: "threads + SIMD", simd: "SIMD", scalar: "scalar", debug: "debug (DWARF)" }[I.build] || I.build} · ${I.threads} thread${I.threads > 1 ? "s" : ""}`]);
+  if (I) rows.push(["Build", `${BUILD_LABELS[I.build] ?? I.build} · ${I.threads} thread${I.threads > 1 ? "s" : ""}`]);
   if (L) {
     rows.push(["Load", `${fmt.s(L.total_ms)} (download ${fmt.s(L.download_ms)}, decode ${fmt.s(L.decode_ms)}, engine ${fmt.s(L.engine_ms)})`]);
     rows.push(["Shards", `${L.from_network} downloaded, ${L.from_cache} from cache${L.caching ? "" : " · caching off"}`]);

@@ -31,7 +31,28 @@ async function node_prepare(jsUrl) {
 // limits are those the build declares (16 MiB initial, -sMAXIMUM_MEMORY=4GB in wasm/Makefile).
 const shared_memory = () => new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
 
-// Starts one build of the engine. `build` is "simd", "mt", "scalar" or "debug"; by default the
+// Builds with pthreads share their memory; the relaxed-SIMD builds are linked with -sWASM_BIGINT
+// (wasm/relaxed.mk), so their 64-bit arguments are BigInts.
+const build_threaded = (build) => build === "mt" || build === "relaxed-mt";
+const build_relaxed = (build) => build.startsWith("relaxed");
+const build_bigint = build_relaxed;
+
+// A function of one i16x8.relaxed_dot_i8x16_i7x16_s: validates only where relaxed SIMD runs
+// (Chromium, Firefox; not WebKit, nor Node.js 20 without --experimental-wasm-relaxed-simd).
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0,
+  65, 0, 253, 15, 65, 0, 253, 15, 253, 146, 2, 11]);
+export const relaxedSimdSupported = () => WebAssembly.validate(RELAXED_PROBE);
+
+// Node.js 20 has relaxed SIMD behind a flag, which V8 still takes before the first module that
+// uses it is compiled (it holds for the whole process, pthread workers included).
+async function node_relaxed_enable() {
+  if (relaxedSimdSupported()) return;
+  (await import("node:v8")).setFlagsFromString("--experimental-wasm-relaxed-simd");
+  if (!relaxedSimdSupported()) throw new EngineError(null, "this Node.js cannot run relaxed SIMD: use the simd build");
+}
+
+// Starts one build of the engine. `build` is "simd", "mt", "scalar", "debug", "relaxed" or
+// "relaxed-mt" (the relaxed ones need Node.js's --experimental-wasm-relaxed-simd); by default the
 // files are looked up in build/wasm/ of the repository (workerUrl: the mt build's pthread
 // script, when its name is not jsUrl's with .worker.js). `threads` is the most the mt build may
 // use: its Web Workers are made up front, because a thread cannot start while wasm is running.
@@ -44,8 +65,9 @@ export async function loadEngine({ build = "simd", wasmUrl, jsUrl, workerUrl, wa
     const { readFile } = await import("node:fs/promises");
     wasmBinary ??= await readFile(toPath(wasmUrl));
     workerUrl = toPath(workerUrl.replace(/\.js$/, ".cjs")); // Node needs it as CommonJS: see wasm/Makefile
+    if (build_relaxed(build)) await node_relaxed_enable();
   }
-  const memory = build === "mt" ? shared_memory() : null;
+  const memory = build_threaded(build) ? shared_memory() : null;
   const { default: createWasmlm } = await import(jsUrl);
   const m = await createWasmlm({
     wasmBinary,
@@ -188,9 +210,11 @@ class Engine {
   // Defaults are those of the CLI. temperature 0 = greedy.
   sampler({ temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1.0, repeatLastN = 64, seed = 0 } = {}) {
     const m = this.m, e = this.engine();
-    // The 64-bit seed crosses into wasm as two 32-bit halves (no WASM_BIGINT in these builds).
-    const s = m._wl_sampler_init(temperature, topK, topP, minP, repeatPenalty, repeatLastN,
-      seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0) >>> 0;
+    // The 64-bit seed crosses into wasm as two 32-bit halves, or as a BigInt (build_bigint).
+    const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;
+    const s = (build_bigint(this.build)
+      ? m._wl_sampler_init(temperature, topK, topP, minP, repeatPenalty, repeatLastN, (BigInt(hi) << 32n) | BigInt(lo))
+      : m._wl_sampler_init(temperature, topK, topP, minP, repeatPenalty, repeatLastN, lo, hi)) >>> 0;
     if (!s) throw this.fail(null);
     const check = (rc) => this.check(rc);
     let freed = false;

@@ -1,7 +1,7 @@
 // The model's home: loads shards straight into the engine's memory and runs generation.
 // Messages are those of docs/contracts.md ("Worker messages").
 import { memory_plan, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
-import { loadEngine } from "./engine.js";
+import { loadEngine, relaxedSimdSupported } from "./engine.js";
 
 const BUILD_DIR = new URL("../build/wasm/", import.meta.url);
 const CACHE_NAME = "wasmlm-shards-v2";       // decoded shards (v1 held the encoded files)
@@ -57,15 +57,25 @@ function threads_auto() {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
 }
 
+// The builds this browser can run, best first: relaxed SIMD where a module of it validates
+// (Chromium, Firefox), else SIMD128 (WebKit), else scalar; the threaded ones only if threads are
+// wanted. A module with one instruction the browser lacks fails as a whole, hence separate builds.
+function build_candidates(threaded) {
+  const simd = WebAssembly.validate(SIMD_PROBE), relaxed = simd && relaxedSimdSupported();
+  return [threaded && relaxed && "relaxed-mt", threaded && simd && "mt", relaxed && "relaxed", simd && "simd"]
+    .filter(Boolean);
+}
+
 async function build_pick(wanted, forced) {
   // ?build=NAME (the page's): that build as it is, e.g. debug for DevTools (docs/debugging.md).
   if (forced) {
     if (!await build_exists(forced)) throw Object.assign(new Error(`the server has no engine build "${forced}" (?build=)`), { where: "engine" });
-    return { name: forced, threads: forced === "mt" ? Math.max(2, Math.min(wanted || threads_auto(), MAX_THREADS)) : 1 };
+    return { name: forced, threads: forced.endsWith("mt") ? Math.max(2, Math.min(wanted || threads_auto(), MAX_THREADS)) : 1 };
   }
   const threads = Math.min(wanted || threads_auto(), MAX_THREADS);
-  if (threads > 1 && self.crossOriginIsolated && await build_exists("mt")) return { name: "mt", threads };
-  return { name: WebAssembly.validate(SIMD_PROBE) ? "simd" : "scalar", threads: 1 };
+  for (const name of build_candidates(threads > 1 && self.crossOriginIsolated))
+    if (await build_exists(name)) return { name, threads: name.endsWith("mt") ? threads : 1 };
+  return { name: "scalar", threads: 1 };
 }
 
 function engine_start(b) {

@@ -13,6 +13,7 @@
 
 #include "gguf.h"
 #include "model.h"
+#include "quants.h"
 #include "sampler.h"
 #include "threads.h"
 #include "tokenizer.h"
@@ -36,13 +37,6 @@ struct wl_sampler {
     sampler* s;
 };
 
-#if defined(__wasm_simd128__)
-static const char* SIMD = "simd128";
-#elif defined(__AVX2__)
-static const char* SIMD = "avx2";
-#else
-static const char* SIMD = "scalar";
-#endif
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -152,7 +146,7 @@ static std::string vocab_info_json(wl_engine* e) {
     json_str(&s, name.data, (size_t)name.len);
     str_printf(&s, ", \"vocab_only\": true, \"n_vocab\": %d, \"bos\": %d, \"eos\": %d, \"add_bos\": %s, \"simd\": \"%s\"}",
                tokenizer_n_vocab(e->tok), tokenizer_bos(e->tok), tokenizer_eos(e->tok),
-               tokenizer_add_bos(e->tok) ? "true" : "false", SIMD);
+               tokenizer_add_bos(e->tok) ? "true" : "false", kernels_simd());
     return s;
 }
 
@@ -180,7 +174,7 @@ API int wl_engine_info_json(wl_engine* e, char* out, int cap) {
                hp->n_vocab, m->n_ctx, hp->n_ctx_train, hp->n_layer, hp->n_embd, hp->n_head, hp->n_head_kv,
                hp->head_dim, tokenizer_bos(e->tok), tokenizer_eos(e->tok), tokenizer_add_bos(e->tok) ? "true" : "false");
     str_printf(&s, "\"weights_bytes\": %zu, \"kv_bytes\": %zu, \"scratch_bytes\": %zu, \"threads\": %d, \"simd\": \"%s\"}",
-               m->weights_bytes, model_kv_bytes(m), m->scratch_bytes, pool_threads(), SIMD);
+               m->weights_bytes, model_kv_bytes(m), m->scratch_bytes, pool_threads(), kernels_simd());
     return text_out(s, out, cap);
 }
 

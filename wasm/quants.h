@@ -48,6 +48,10 @@ void act_prepare(int wtype, const float* x, int n_tokens, int64_t cols, void* ac
 void matmul_rows(int wtype, const void* w, int64_t cols, const void* act, int n_tokens,
                  float* y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
+// The instructions the matrix kernels were compiled for: "relaxed-simd", "simd128", "avx2" or
+// "scalar" (the relaxed builds differ from the simd ones only in the kernel files).
+const char* kernels_simd();
+
 // Half-precision helpers shared with the rest of the engine.
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);

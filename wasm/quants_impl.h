@@ -88,6 +88,17 @@ static inline int isum_total(__m256i v) {
 #endif
 static inline int isum_total(int v) { return v; }
 
+// Relaxed SIMD (the relaxed builds only: wasm/relaxed.mk compiles the kernel files with clang-19).
+// i16x8.relaxed_dot_i8x16_i7x16: lane k = a[2k] * b[2k] + a[2k+1] * b[2k+1], exact and the same on
+// every CPU only while every byte of b lies in 0..127 (x86 reads b as unsigned and saturates the
+// pair sums otherwise): b is always a weight's unsigned value (4, 5 or 6 bits) or an activation's
+// positive or negative part, a the signed side. The i16 dot then an extending pairwise add, not
+// i32x4.relaxed_dot_i8x16_i7x16_add: Node 20's baseline tier (Liftoff) gets the fused form wrong.
+#if defined(__wasm_relaxed_simd__)
+static inline v128_t rdot(v128_t a, v128_t b_0_127) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, b_0_127); }
+static inline v128_t i16_pairs_to_i32(v128_t v) { return wasm_i32x4_extadd_pairwise_i16x8(v); }
+#endif
+
 // Q4_K's 12 scale bytes hold eight 6-bit scales and eight 6-bit mins.
 static inline void q4_K_scale_min(const uint8_t* s, int j, int* sc, int* m) {
     if (j < 4) {

@@ -35,6 +35,134 @@ static inline v128_t dot32_scaled(v128_t a0, v128_t a1, const int8_t* x, int sca
     return wasm_i32x4_dot_i16x8(p, wasm_i16x8_splat((int16_t)scale));
 }
 
+#if defined(__wasm_relaxed_simd__)
+// Relaxed SIMD: the unsigned values (Q4_K 0..15, Q6_K 0..63) are the relaxed dot's 0..127 side.
+// A group's pair sums stay in 16 bits (|.| <= 4 * 127 * 15 for Q4_K's 32 values, 2 * 127 * 63 for
+// Q6_K's 16), then i32x4.dot_i16x8 by the group's scale. Q6_K's -32 comes off once per block as
+// 32 * sum_g sc_g * bsums_g, so no value is offset.
+static inline v128_t q4_K_group(v128_t q0, v128_t q1, const int8_t* x, int scale) {
+    const v128_t p = wasm_i16x8_add(rdot(wasm_v128_load(x), q0), rdot(wasm_v128_load(x + 16), q1));
+    return wasm_i32x4_dot_i16x8(p, wasm_i16x8_splat((int16_t)scale));
+}
+
+static inline v128_t q4_K_isum(const block_q4_K* w, const act_q8K* x) {
+    int sc[8], m[8];
+    q4_K_scales(w->scales, sc, m);
+    const v128_t low4 = wasm_i8x16_splat(0x0F);
+    v128_t isum = wasm_i32x4_splat(0);
+    for (int j = 0; j < 4; j++) {
+        const v128_t v0 = wasm_v128_load(w->qs + 32 * j), v1 = wasm_v128_load(w->qs + 32 * j + 16);
+        const int8_t* xq = x->qs + 64 * j;
+        isum = wasm_i32x4_add(isum, q4_K_group(wasm_v128_and(v0, low4), wasm_v128_and(v1, low4), xq, sc[2 * j]));
+        isum = wasm_i32x4_add(isum, q4_K_group(wasm_u8x16_shr(v0, 4), wasm_u8x16_shr(v1, 4), xq + 32, sc[2 * j + 1]));
+    }
+    return isum;
+}
+
+// 32 * sum_g scales_g * bsums_g (the scales as int16, 8 and 8): what Q6_K's offset of 32 takes
+// off a block's sum (|scale * bsum| <= 128 * 16 * 127).
+static inline v128_t q6_K_offsets(v128_t sc_lo, v128_t sc_hi, const act_q8K* x) {
+    const v128_t d = wasm_i32x4_add(wasm_i32x4_dot_i16x8(sc_lo, wasm_v128_load(x->bsums)),
+                                    wasm_i32x4_dot_i16x8(sc_hi, wasm_v128_load(x->bsums + 8)));
+    return wasm_i32x4_shl(d, 5);
+}
+
+static inline v128_t q6_K_group(v128_t q, const int8_t* x, int scale) {
+    return wasm_i32x4_dot_i16x8(rdot(wasm_v128_load(x), q), wasm_i16x8_splat((int16_t)scale));
+}
+
+static inline v128_t q6_K_isum(const block_q6_K* w, const act_q8K* x) {
+    const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30);
+    const v128_t s = wasm_v128_load(w->scales);
+    v128_t isum = wasm_i32x4_sub(wasm_i32x4_splat(0),
+                                 q6_K_offsets(wasm_i16x8_extend_low_i8x16(s), wasm_i16x8_extend_high_i8x16(s), x));
+    for (int half = 0; half < 2; half++) {
+        const uint8_t* ql = w->ql + 64 * half;
+        const uint8_t* qh = w->qh + 32 * half;
+        const int8_t* sc = w->scales + 8 * half;
+        const int8_t* xq = x->qs + 128 * half;
+        for (int k = 0; k < 2; k++) {
+            const v128_t h = wasm_v128_load(qh + 16 * k);
+            const v128_t l0 = wasm_v128_load(ql + 16 * k), l1 = wasm_v128_load(ql + 32 + 16 * k);
+            const v128_t q1 = wasm_v128_or(wasm_v128_and(l0, low4), wasm_v128_and(wasm_i8x16_shl(h, 4), bits45));
+            const v128_t q2 = wasm_v128_or(wasm_v128_and(l1, low4), wasm_v128_and(wasm_i8x16_shl(h, 2), bits45));
+            const v128_t q3 = wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, bits45));
+            const v128_t q4 = wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), bits45));
+            const int8_t* xk = xq + 16 * k;
+            isum = wasm_i32x4_add(isum, q6_K_group(q1, xk, sc[k]));
+            isum = wasm_i32x4_add(isum, q6_K_group(q2, xk + 32, sc[k + 2]));
+            isum = wasm_i32x4_add(isum, q6_K_group(q3, xk + 64, sc[k + 4]));
+            isum = wasm_i32x4_add(isum, q6_K_group(q4, xk + 96, sc[k + 6]));
+        }
+    }
+    return isum;
+}
+
+// Prompts: a block's values split once per row into 16 x 16 unsigned bytes (x values 16k..16k+15
+// in q[k]), with the scales; each token then costs the relaxed dots and one dot_i16x8 per scale.
+struct kq_unpacked {
+    v128_t q[QK_K / 16];
+    v128_t m[2];       // Q4_K: the min of each 16 values' sub-block, for bsums; Q6_K: zero
+    v128_t sc16[2];    // Q6_K: its 16 scales as int16, for the offset (q6_K_offsets); Q4_K: unused
+    int16_t sc[QK_K / 16];  // Q4_K: sc[2j] holds group j's scale (32 values); Q6_K: one per 16
+    float d, dmin;
+};
+
+static inline void q4_K_unpack(const block_q4_K* b, kq_unpacked* u) {
+    int sc[8], m[8];
+    q4_K_scales(b->scales, sc, m);
+    const v128_t low4 = wasm_i8x16_splat(0x0F);
+    for (int j = 0; j < 4; j++) {
+        const v128_t v0 = wasm_v128_load(b->qs + 32 * j), v1 = wasm_v128_load(b->qs + 32 * j + 16);
+        u->q[4 * j] = wasm_v128_and(v0, low4);
+        u->q[4 * j + 1] = wasm_v128_and(v1, low4);
+        u->q[4 * j + 2] = wasm_u8x16_shr(v0, 4);
+        u->q[4 * j + 3] = wasm_u8x16_shr(v1, 4);
+    }
+    for (int g = 0; g < 8; g++) u->sc[2 * g] = (int16_t)sc[g];
+    u->m[0] = wasm_i16x8_make(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3]);
+    u->m[1] = wasm_i16x8_make(m[4], m[4], m[5], m[5], m[6], m[6], m[7], m[7]);
+    u->d = f16_to_f32(b->d);
+    u->dmin = f16_to_f32(b->dmin);
+}
+
+static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
+    const v128_t low4 = wasm_i8x16_splat(0x0F), bits45 = wasm_i8x16_splat(0x30);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t* ql = b->ql + 64 * half;
+        const uint8_t* qh = b->qh + 32 * half;
+        v128_t* q = u->q + 8 * half;
+        for (int k = 0; k < 2; k++) {
+            const v128_t h = wasm_v128_load(qh + 16 * k);
+            const v128_t l0 = wasm_v128_load(ql + 16 * k), l1 = wasm_v128_load(ql + 32 + 16 * k);
+            q[k] = wasm_v128_or(wasm_v128_and(l0, low4), wasm_v128_and(wasm_i8x16_shl(h, 4), bits45));
+            q[k + 2] = wasm_v128_or(wasm_v128_and(l1, low4), wasm_v128_and(wasm_i8x16_shl(h, 2), bits45));
+            q[k + 4] = wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, bits45));
+            q[k + 6] = wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), bits45));
+        }
+    }
+    for (int g = 0; g < 16; g++) u->sc[g] = b->scales[g];
+    const v128_t s = wasm_v128_load(b->scales);
+    u->sc16[0] = wasm_i16x8_extend_low_i8x16(s);
+    u->sc16[1] = wasm_i16x8_extend_high_i8x16(s);
+    u->m[0] = u->m[1] = wasm_i16x8_splat(0);
+    u->d = f16_to_f32(b->d);
+    u->dmin = 0.0f;
+}
+
+// GROUP: values per scale (Q4_K 32, Q6_K 16).
+template <int GROUP>
+static inline v128_t kq_isum(const kq_unpacked* u, const act_q8K* x) {
+    v128_t isum = wasm_i32x4_splat(0);
+    for (int k = 0; k < QK_K / 16; k += GROUP / 16) {
+        v128_t p = rdot(wasm_v128_load(x->qs + 16 * k), u->q[k]);
+        if constexpr (GROUP == 32) p = wasm_i16x8_add(p, rdot(wasm_v128_load(x->qs + 16 * k + 16), u->q[k + 1]));
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(p, wasm_v128_load16_splat(&u->sc[k])));
+    }
+    return isum;
+}
+
+#else
 static inline v128_t q4_K_isum(const block_q4_K* w, const act_q8K* x) {
     int sc[8], m[8];
     q4_K_scales(w->scales, sc, m);
@@ -135,6 +263,7 @@ static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
     u->dmin = 0.0f;
 }
 
+template <int GROUP>
 static inline v128_t kq_isum(const kq_unpacked* u, const act_q8K* x) {
     v128_t isum = wasm_i32x4_splat(0);
     for (int k = 0; k < QK_K / 16; k++) {
@@ -144,6 +273,7 @@ static inline v128_t kq_isum(const kq_unpacked* u, const act_q8K* x) {
     }
     return isum;
 }
+#endif
 
 static inline float kq_extra(const kq_unpacked* u, const act_q8K* x) {
     const v128_t msum = wasm_i32x4_add(wasm_i32x4_dot_i16x8(u->m[0], wasm_v128_load(x->bsums)),
@@ -244,17 +374,24 @@ static inline int q6_K_isum(const block_q6_K* w, const act_q8K* x) {
 #endif
 
 #if defined(KQ_UNPACKS)
+template <int GROUP>
 struct kq_unpacking {
     typedef kq_unpacked unpacked;
-    static inline v128_t isum_unpacked(const unpacked* u, const act_q8K* x) { return kq_isum(u, x); }
+    static inline v128_t isum_unpacked(const unpacked* u, const act_q8K* x) {
+#if defined(__wasm_relaxed_simd__)
+        if constexpr (GROUP == 16) return wasm_i32x4_sub(kq_isum<GROUP>(u, x), q6_K_offsets(u->sc16[0], u->sc16[1], x));
+#endif
+        return kq_isum<GROUP>(u, x);
+    }
     static inline float scale_unpacked(const unpacked* u, const act_q8K* x) { return u->d * x->d; }
     static inline float extra_unpacked(const unpacked* u, const act_q8K* x) { return kq_extra(u, x); }
 };
 #else
+template <int GROUP>
 struct kq_unpacking {};
 #endif
 
-struct fmt_q4_K : kq_unpacking {
+struct fmt_q4_K : kq_unpacking<32> {
     typedef block_q4_K block;
     typedef act_q8K act;
     typedef acc accum;
@@ -272,7 +409,7 @@ struct fmt_q4_K : kq_unpacking {
 #endif
 };
 
-struct fmt_q6_K : kq_unpacking {
+struct fmt_q6_K : kq_unpacking<16> {
     typedef block_q6_K block;
     typedef act_q8K act;
     typedef acc accum;

@@ -84,11 +84,20 @@ template <class F>
 struct has_extra<F, std::void_t<decltype(F::extra((const typename F::block*)nullptr, (const typename F::act*)nullptr))>>
     : std::true_type {};
 
+// A format may give prompt tiles (several tokens) a block dot of their own, `dot_prompt`, with the
+// same floats as `dot` (Q8_0 in the relaxed builds: see quants_legacy.cpp).
+template <class F, class = void>
+struct has_dot_prompt : std::false_type {};
 template <class F>
+struct has_dot_prompt<F, std::void_t<decltype(&F::dot_prompt)>> : std::true_type {};
+
+template <class F, bool PROMPT = false>
 static inline void block_dot(const typename F::block* w, const typename F::act* x, typename F::accum& a) {
     if constexpr (std::is_same<typename F::accum, acc>::value) {
         acc_add(a, F::isum(w, x), F::scale(w, x));
         if constexpr (has_extra<F>::value) a.s += F::extra(w, x);
+    } else if constexpr (PROMPT && has_dot_prompt<F>::value) {
+        F::dot_prompt(w, x, a);
     } else {
         F::dot(w, x, a);
     }
@@ -209,7 +218,7 @@ static void tile_run(const uint8_t* w, size_t w_row_bytes, const typename F::act
         touch_block(ahead, b);
         UNROLL for (int r = 0; r < NR; r++) {
             const typename F::block* wb = (const typename F::block*)(w + r * w_row_bytes) + b;
-            UNROLL for (int t = 0; t < NT; t++) block_dot<F>(wb, x + t * x_stride + b, a[r][t]);
+            UNROLL for (int t = 0; t < NT; t++) block_dot<F, (NT > 1)>(wb, x + t * x_stride + b, a[r][t]);
         }
     }
     for (int r = 0; r < NR; r++)

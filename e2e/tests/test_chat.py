@@ -30,6 +30,14 @@ def test_default_model_loads(loaded):
     assert loaded["stats"]["memory"]["weights"] > 0
 
 
+# Relaxed SIMD where the engine validates a module of it (static/worker.js, build_candidates).
+BUILD_FAMILY = {"chromium": ("relaxed", "relaxed-mt"), "firefox": ("relaxed", "relaxed-mt"), "webkit": ("simd", "mt")}
+
+
+def test_the_page_runs_the_best_build_the_engine_has(browser, loaded):
+    assert loaded["info"]["build"] in BUILD_FAMILY[browser.engine], loaded["info"]
+
+
 def test_reply_streams_with_statistics(first_reply):
     assert first_reply["reply"]["role"] == "assistant"
     assert "Paris" in first_reply["reply"]["content"]

@@ -159,4 +159,4 @@ def test_pthreads_build_cold_loads_never_hang():
     results = loop_run("firefox", MT_LOADS, threads=2, timeout_s=60, log=lambda line: None)
     assert all(r["ok"] for r in results), summary(results) + "\n" + "\n".join(
         f"{r['error']}\n" + "\n".join(r["console"]) for r in results if not r["ok"])
-    assert all(r["build"] == "mt" and r["threads"] == 2 for r in results), results
+    assert all(r["build"] == "relaxed-mt" and r["threads"] == 2 for r in results), results

@@ -1,7 +1,9 @@
 """The wasm builds themselves: each loads under Node.js through static/engine.js, streams Brotli
 and hashes exactly as Python's brotli and hashlib do on a real shard, the scalar build holds no
-SIMD instruction, and the threaded build splits work without changing a single logit, under
-Node.js and in a module Worker of Chromium (cross-origin isolated, as the server makes the page).
+SIMD instruction, the threaded build splits work without changing a single logit, and the
+relaxed-SIMD builds give the logits of the simd build to the last bit in every tier of V8 (and
+only they hold relaxed instructions; a corrupt one fails the build), under Node.js and in a module
+Worker of Chromium (cross-origin isolated, as the server makes the page).
 
 Throughputs (Brotli decode, SHA-256, threads) are printed (`pytest -s`), never asserted.
 """
@@ -21,7 +23,8 @@ from conftest import ROOT, make, model_path, run_cli
 
 WASM = ROOT / "build" / "wasm"
 ENGINE_JS = ROOT / "static" / "engine.js"
-BUILDS = ["simd", "mt", "scalar", "debug"]
+BUILDS = ["simd", "mt", "scalar", "debug", "relaxed", "relaxed-mt"]
+NPM_BIN = ROOT / "node_modules" / ".bin"
 SHARD = 4 << 20
 CHUNK = 64 << 10  # what a network read typically hands the worker
 
@@ -151,6 +154,96 @@ def test_threads_change_no_logit(builds):
     assert outputs[("mt", 2)] == outputs[("mt", 1)] == outputs[("simd", 1)]
 
 
+# ---- the relaxed-SIMD builds (wasm/relaxed.mk)
+
+# Teacher-forced ids long enough for prompt tiles (8 and 4 tokens) and decode tiles (1 token).
+LOGIT_IDS = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30, 1, 504, 3458, 314, 253, 2476, 28])
+# V8's tiers: its baseline compiler (Liftoff) once computed a relaxed dot wrongly (toolchain.md).
+NODE_TIERS = {"default": [], "liftoff-only": ["--liftoff-only"], "no-liftoff": ["--no-liftoff"]}
+
+
+@pytest.mark.parametrize("model", ["smollm2", "gemma3"])
+def test_relaxed_builds_give_the_simd_logits_in_every_tier(builds, model):
+    """SmolLM2 runs Q4_1 and Q8_0 kernels, Gemma 3 Q5_0, Q4_K, Q6_K and Q8_0: all relaxed ones."""
+    path = model_path(model)
+    cli = [str(ROOT / "wasm" / "js" / "node_cli.mjs"), "logits", path, "--ids", LOGIT_IDS, "--top", 20]
+    runs = {("simd", "default", 1): ["node"]}
+    runs.update({("relaxed", tier, 1): ["node", "--experimental-wasm-relaxed-simd", *flags]
+                 for tier, flags in NODE_TIERS.items()})
+    runs[("relaxed-mt", "default", 2)] = ["node"]  # without the flag: engine.js turns it on itself
+    outputs = {}
+    for (build, tier, threads), node in runs.items():
+        result = run_cli([*node, *cli[:1]], *cli[1:], "--build", build, "--threads", threads)
+        assert result.returncode == 0, f"{build} ({tier}): {result.stderr[-2000:]}"
+        outputs[(build, tier, threads)] = result.stdout
+    want = outputs[("simd", "default", 1)]
+    differing = [key for key, out in outputs.items() if out != want]
+    assert not differing, f"logits differ from the simd build's: {differing}"
+
+
+def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
+    """test_kernels --digests: a digest of each format's matmul outputs (decode and prompt tiles,
+    Q4_0 too, which neither model uses), natively, on the simd build and on the relaxed one in
+    V8's three tiers. The kernel checks themselves run in `make -C wasm test(-relaxed)`."""
+    tests = ROOT / "build" / "wasm-tests"
+    binaries = {"native": ROOT / "build" / "native" / "tests" / "test_kernels",
+                "simd": tests / "test_kernels.js", "relaxed": tests / "relaxed" / "test_kernels.js"}
+    make(*map(str, binaries.values()))
+    runs = {"native": [str(binaries["native"])], "simd": ["node", str(binaries["simd"])]}
+    runs.update({f"relaxed {tier}": ["node", "--experimental-wasm-relaxed-simd", *flags, str(binaries["relaxed"])]
+                 for tier, flags in NODE_TIERS.items()})
+    digests = {}
+    for name, command in runs.items():
+        result = run_cli(command, "--digests")
+        assert result.returncode == 0, f"{name}: {result.stderr[-2000:]}"
+        lines = result.stdout.splitlines()
+        assert lines[0] == "kernels " + ("avx2" if name == "native" else "simd128" if name == "simd" else "relaxed-simd") \
+            or name == "native", (name, lines[0])
+        digests[name] = [line for line in lines if line.startswith("digest ")]
+    assert len(digests["simd"]) == 6, digests["simd"]
+    differing = {name: d for name, d in digests.items() if d != digests["simd"]}
+    assert not differing, f"kernel floats differ from the simd build's: {differing} vs {digests['simd']}"
+
+
+def test_node_cli_runs_the_relaxed_build_by_default(builds):
+    result = run_cli(["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")], "info", model_path("smollm2"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["simd"] == "relaxed-simd"
+
+
+def wasm_validates(path, *features) -> bool:
+    result = subprocess.run([str(NPM_BIN / "wasm-validate"), "--enable-threads", *features, str(path)],
+                            capture_output=True, text=True)
+    return result.returncode == 0
+
+
+def test_only_the_relaxed_builds_hold_relaxed_instructions(builds):
+    """A browser without relaxed SIMD (WebKit) rejects a whole module with one such instruction."""
+    for build in ["simd", "mt", "scalar"]:
+        assert wasm_validates(WASM / f"wasmlm-{build}.wasm"), build
+    for build in ["relaxed", "relaxed-mt"]:
+        assert wasm_validates(WASM / f"wasmlm-{build}.wasm", "--enable-relaxed-simd"), build
+        assert not wasm_validates(WASM / f"wasmlm-{build}.wasm"), f"{build} has no relaxed instruction"
+
+
+def test_a_corrupt_relaxed_module_fails_the_build(builds, tmp_path):
+    """The build's last step (make relaxed-check) passes the real module and deletes a broken one:
+    here the first relaxed dot's opcode (0xfd 0x112) turned into one that does not exist."""
+    good, bad = tmp_path / "good.wasm", tmp_path / "bad.wasm"
+    data = bytearray((WASM / "wasmlm-relaxed.wasm").read_bytes())
+    good.write_bytes(data)
+    at = data.find(bytes([0xFD, 0x92, 0x02]))
+    assert at > 0, "no i16x8.relaxed_dot_i8x16_i7x16_s in the relaxed build"
+    data[at + 1] = 0x94
+    bad.write_bytes(data)
+    check = ["make", "-s", "-C", str(ROOT / "wasm"), "relaxed-check"]
+    ok = subprocess.run([*check, f"WASM_FILE={good}"], capture_output=True, text=True)
+    assert ok.returncode == 0 and good.exists(), ok.stderr[-2000:]
+    failed = subprocess.run([*check, f"WASM_FILE={bad}"], capture_output=True, text=True)
+    assert failed.returncode != 0 and "not a valid relaxed-SIMD module" in failed.stderr
+    assert not bad.exists(), "the broken module was left in place"
+
+
 # ---- in Chromium: the builds from a module Worker, as static/worker.js runs them
 
 PAGE = """<!doctype html><meta charset="utf-8"><script type="module">
@@ -224,7 +317,7 @@ def chromium():
 def test_builds_run_in_a_chromium_module_worker(probe_site, chromium):
     ids = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30])
     results = {}
-    for build, threads in [("simd", 1), ("scalar", 1), ("mt", 2)]:
+    for build, threads in [("simd", 1), ("scalar", 1), ("mt", 2), ("relaxed", 1), ("relaxed-mt", 2)]:
         page = chromium.new_page()
         page.goto(f"{probe_site}/index.html?build={build}&threads={threads}&ids={ids}")
         page.wait_for_function("window.probe !== undefined", timeout=120_000)
@@ -235,3 +328,6 @@ def test_builds_run_in_a_chromium_module_worker(probe_site, chromium):
     assert results["mt"]["top"] == results["simd"]["top"] == results["scalar"]["top"]
     # Every build sums in the same order without FMA (ops.cpp, quants_tile.h): bit-identical logits.
     assert results["mt"]["logit"] == results["simd"]["logit"] == results["scalar"]["logit"]
+    assert results["relaxed-mt"]["isolated"] and results["relaxed-mt"]["threads"] == 2
+    for build in ["relaxed", "relaxed-mt"]:
+        assert (results[build]["top"], results[build]["logit"]) == (results["simd"]["top"], results["simd"]["logit"])

@@ -3,8 +3,9 @@
 //   node wasm/js/node_cli.mjs {info|tokenize|logits|perplexity|generate|bench|layers} GGUF ... [--build B]
 //
 // Same commands, options, output and errors as cli.cpp (read it side by side: the functions
-// mirror each other). Only here: --build simd|mt|scalar|debug picks the wasm build (default simd,
-// or mt when --threads > 1).
+// mirror each other). Only here: --build simd|mt|scalar|debug|relaxed|relaxed-mt picks the wasm
+// build (default relaxed, or relaxed-mt when --threads > 1; engine.js turns on Node.js 20's
+// --experimental-wasm-relaxed-simd for them).
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
@@ -107,7 +108,7 @@ async function engine_load(path, n_ctx, n_threads) {
     die(1, `cannot open ${path}: ${strerror(err)}`);
   }
   const size = fstatSync(fd).size;
-  const engine = await loadEngine({ build: g_build ?? (n_threads > 1 ? "mt" : "simd"), threads: n_threads });
+  const engine = await loadEngine({ build: g_build ?? (n_threads > 1 ? "relaxed-mt" : "relaxed"), threads: n_threads });
   const ptr = engine.malloc(size);
   if (!ptr) die(1, `${path}: cannot reserve ${size} bytes of wasm memory`);
   for (let at = 0; at < size;) {
@@ -435,8 +436,8 @@ async function main(argv) {
   if (argv.length < 1) die(2, usage);
   const a = args_parse(argv);
   g_build = opt_str(a, "--build", null);
-  if (g_build !== null && !["simd", "mt", "scalar", "debug"].includes(g_build)) {
-    die(2, `--build must be simd, mt, scalar or debug, got '${g_build}'`);
+  if (g_build !== null && !["simd", "mt", "scalar", "debug", "relaxed", "relaxed-mt"].includes(g_build)) {
+    die(2, `--build must be simd, mt, scalar, debug, relaxed or relaxed-mt, got '${g_build}'`);
   }
   const cmd = COMMANDS[argv[0]];
   if (!cmd) die(2, `unknown command '${argv[0]}' (${usage})`);

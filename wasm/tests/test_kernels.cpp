@@ -433,6 +433,36 @@ static void test_ops() {
     }
 }
 
+// ---- digests: the exact floats of every quantized kernel, for comparing builds ----
+
+// FNV-1a over the bits of every output of matmul_rows for each quantized type, on fixed random
+// data, in decode (1 token, 4- and 8-row tiles) and prompt tiles (4 and 8 tokens, and the rest).
+// Every build must print the same digests (tests/engine/test_builds.py compares native, simd and
+// relaxed in V8's three tiers): the integer sums are exact, the float steps the same.
+static void print_digests() {
+    const int64_t rows = 19, cols = 1024;
+    for (int type : k_types) {
+        if (!act_is_quantized(type)) continue;
+        g_rng = 0x243F6A8885A308D3ull ^ (uint64_t)type;
+        std::vector<uint8_t> w(row_bytes(type, cols) * rows);
+        fill_weights(type, w.data(), rows, cols);
+        uint64_t h = 1469598103934665603ull;
+        for (int n_tokens : {1, 3, 4, 8, 13}) {
+            std::vector<float> x((size_t)n_tokens * cols), y((size_t)n_tokens * rows);
+            for (auto& v : x) v = rand_normal();
+            std::vector<uint8_t> act(act_bytes(type, n_tokens, cols));
+            act_prepare(type, x.data(), n_tokens, cols, act.data());
+            matmul_rows(type, w.data(), cols, act.data(), n_tokens, y.data(), rows, 0, rows);
+            for (float v : y) {
+                uint32_t u;
+                memcpy(&u, &v, 4);
+                for (int k = 0; k < 4; k++) h = (h ^ ((u >> (8 * k)) & 0xFF)) * 1099511628211ull;
+            }
+        }
+        printf("digest %s %016llx\n", type_name(type), (unsigned long long)h);
+    }
+}
+
 // ---- benchmark ----
 
 // Processor time, not wall time: on a shared machine other work then distorts less.
@@ -476,6 +506,11 @@ static void bench_type(int type) {
 }
 
 int main(int argc, char** argv) {
+    if (argc > 1 && strcmp(argv[1], "--digests") == 0) {
+        printf("kernels %s\n", kernels_simd());
+        print_digests();
+        return 0;
+    }
     const bool bench = argc > 1 && strcmp(argv[1], "--bench") == 0;
     const char* only = argc > 2 ? argv[2] : nullptr;
     test_type_table();
