@@ -11,7 +11,7 @@ const el = (tag, cls, text) => Object.assign(document.createElement(tag), cls ? 
 
 const DEFAULT_SYSTEM = "You are a helpful assistant. Answer briefly and clearly.";
 const BUILD_LABELS = { "relaxed-mt": "threads + relaxed SIMD", relaxed: "relaxed SIMD", mt: "threads + SIMD", simd: "SIMD",
-  scalar: "scalar" };
+  scalar: "scalar", debug: "debug (DWARF)" };
 const STOP_GRACE_MS = 3000;   // a worker that does not stop by then is terminated and restarted
 
 const view = {
