@@ -5,6 +5,8 @@ Answers, as this server documents them:
   whole body, 200 (the RFC says to ignore such a header);
 - one satisfiable range (`a-b`, `a-`, `-n`; b is clipped to the last byte) -> 206 with Content-Range;
 - one range that starts past the end, or `-0` -> 416 with `Content-Range: bytes */size`;
+- a suffix range `-n` (n > 0) of an empty representation -> the whole (empty) body, 200: RFC 9110 calls it
+  satisfiable, but no 206 can describe zero bytes;
 - several ranges -> the whole body, 200 (allowed by the RFC; the worker only asks for one, and this
   keeps multipart/byteranges out of the server).
 """
@@ -44,8 +46,10 @@ def range_parse(header: str | None, size: int) -> ByteRange | None:
     first, last = m.groups()
     if first == "":  # suffix: the last n bytes
         n = int(last)
-        if n == 0 or size == 0:
+        if n == 0:
             raise Unsatisfiable
+        if size == 0:
+            return None
         return ByteRange(max(0, size - n), size - 1)
     start = int(first)
     if last and int(last) < start:
