@@ -38,7 +38,7 @@ def _shard_check(shard, index: int, offset: int, seen: set) -> int:
     if not isinstance(shard, dict):
         raise ManifestError(f"{where} is not an object")
     name = shard.get("file")
-    if not isinstance(name, str) or not _SHARD_FILE.match(name):
+    if not isinstance(name, str) or not _SHARD_FILE.fullmatch(name):
         raise ManifestError(f"{where}.file {name!r} is not a plain NNN.bin name inside the model's folder")
     if name in seen:
         raise ManifestError(f"{where}.file {name!r} is listed twice")
@@ -53,7 +53,7 @@ def _shard_check(shard, index: int, offset: int, seen: set) -> int:
     if shard.get("encoding") not in ("br", "identity"):
         raise ManifestError(f"{where}.encoding {shard.get('encoding')!r} is neither 'br' nor 'identity'")
     for key in ("sha256", "encoded_sha256"):
-        if not isinstance(shard.get(key), str) or not _SHA256.match(shard[key]):
+        if not isinstance(shard.get(key), str) or not _SHA256.fullmatch(shard[key]):
             raise ManifestError(f"{where}.{key} is not 64 lowercase hex digits")
     return offset + shard["size"]
 
@@ -75,7 +75,7 @@ def manifest_check(manifest, model_id: str) -> None:
     gguf = manifest.get("gguf")
     if not isinstance(gguf, dict) or not _count(gguf.get("size")):
         raise ManifestError("gguf.size is not a non-negative integer")
-    if not isinstance(gguf.get("sha256"), str) or not _SHA256.match(gguf["sha256"]):
+    if not isinstance(gguf.get("sha256"), str) or not _SHA256.fullmatch(gguf["sha256"]):
         raise ManifestError("gguf.sha256 is not 64 lowercase hex digits")
     shards = manifest.get("shards")
     if not isinstance(shards, list) or not shards:
@@ -100,7 +100,7 @@ def _manifest_read(path: str, mtime_ns: int, model_id: str) -> dict | None:
 
 def manifest_get(chunks: Path, model_id: str) -> dict | None:
     """The manifest of a packed model, or None for an unknown or ill-formed id or an invalid manifest."""
-    if not MODEL_ID.match(model_id):
+    if not MODEL_ID.fullmatch(model_id):
         return None
     path = chunks / model_id / "manifest.json"
     try:
