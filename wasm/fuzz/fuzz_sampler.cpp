@@ -19,8 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.top_k = (int32_t)in.u32();
     p.repeat_last_n = (int32_t)(in.u32() % 4096) - 8;  // a few negatives (refused) too
     p.seed = in.u32();
-    uint32_t v = in.u32();  // one in 8 vocabularies above 65536 (like the real ones), most small and fast
-    int n_vocab = 1 + (int)(v % 8 == 0 ? v / 8 % 300000 : v / 8 % 512);
+    uint32_t v = in.u32();  // one in 64 vocabularies large (up to 300000, like the real ones), most small and fast
+    int n_vocab = 1 + (int)(v % 64 == 0 ? v / 64 % 300000 : v / 64 % 512);
     int n_accept = in.u8();
 
     sampler* s = sampler_init(p);
