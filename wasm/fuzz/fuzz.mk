@@ -18,6 +18,8 @@ FUZZ_TARGETS := $(notdir $(basename $(wildcard fuzz/fuzz_*.cpp)))
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS := -O1 -g $(NATIVE_ARCH) -ffp-contract=off -fno-omit-frame-pointer $(FUZZ_SANITIZE) \
     -fsanitize=fuzzer-no-link -pthread -MMD -MP
+# Stack traces with file:line where an llvm-symbolizer is installed (emscripten brings one).
+export ASAN_SYMBOLIZER_PATH ?= $(shell command -v llvm-symbolizer-19 || command -v llvm-symbolizer)
 # libFuzzer options every run shares: memory over 2 GiB or a single input over 10 s is a finding too.
 FUZZ_RUN_FLAGS := -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
 
