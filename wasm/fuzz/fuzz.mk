@@ -3,8 +3,9 @@
 #   make -C wasm fuzz FUZZ_SECONDS=60   build every fuzz/fuzz_*.cpp with clang-19 (libFuzzer + ASan +
 #                                       UBSan) and run each for FUZZ_SECONDS on fresh seeds (fuzz/seeds.py),
 #                                       the committed regressions and what earlier runs found (build/fuzz/)
-#   make -C wasm fuzz-replay            each target once on every committed input, built with the
-#                                       project's compiler under ASan + UBSan, no libFuzzer (part of `test`)
+#   make -C wasm fuzz-replay            each target once on every regression input and every seed, built
+#                                       with the project's compiler under ASan + UBSan, no libFuzzer
+#                                       (part of `make test`)
 #
 # A crash is saved under build/fuzz/crashes/<target>/; once fixed, its input goes to
 # fuzz/regressions/<target>/ so that `make test` replays it from then on.
@@ -57,7 +58,7 @@ $(NATIVE)/fuzz-replay/fuzz_%: $(NATIVE)/asan/fuzz/fuzz_%.o $(NATIVE)/asan/fuzz/r
 	@mkdir -p $(@D)
 	$(CXX) -fsanitize=address,undefined -pthread -o $@ $^
 
-fuzz-replay: $(addprefix $(NATIVE)/fuzz-replay/,$(FUZZ_TARGETS))
+fuzz-replay: $(addprefix $(NATIVE)/fuzz-replay/,$(FUZZ_TARGETS)) fuzz-seeds
 	@cd $(ROOT) && status=0; for t in $(FUZZ_TARGETS); do echo "== replay $$t"; \
-	  $(NATIVE)/fuzz-replay/$$t $(CURDIR)/fuzz/regressions/$$t $(CURDIR)/fuzz/corpus/$$t 2>$(NATIVE)/fuzz-replay/$$t.log \
+	  $(NATIVE)/fuzz-replay/$$t $(CURDIR)/fuzz/regressions/$$t $(FUZZ)/seeds/$$t 2>$(NATIVE)/fuzz-replay/$$t.log \
 	    || { status=1; tail -30 $(NATIVE)/fuzz-replay/$$t.log; }; done; exit $$status
