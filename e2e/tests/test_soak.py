@@ -1,6 +1,6 @@
 """Soak, short form (the long one is `python -m e2e.soak`, figures in docs/soak.md): one page in Chromium,
-40 turns at a 512-token context so that old turns are dropped many times, Stop pressed at random moments
-in 10 of them, New chat twice. Wasm memory must not grow once the context is full, no worker may be
+30 turns at a 512-token context so that old turns are dropped many times, Stop pressed at random moments
+in 8 of them, New chat once. Wasm memory must not grow once the context is full, no worker may be
 left behind, the browser's memory must stay within bounds, and every turn must come back to 'ready'."""
 import pytest
 
@@ -8,7 +8,7 @@ from e2e.drivers import launch
 from e2e.server import DEFAULT_MODEL
 from e2e.soak import soak_run
 
-TURNS, STOPS, BLOCK = 40, 10, 10
+TURNS, STOPS, BLOCK = 30, 8, 10
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def rows(wasmlm_server):
 
 
 def test_the_context_policy_dropped_turns_many_times(rows):
-    assert rows[-1]["drops"] >= 5
+    assert rows[-1]["drops"] >= 3
     assert rows[-1]["stops"] == STOPS
 
 
