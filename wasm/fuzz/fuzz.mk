@@ -21,8 +21,9 @@ FUZZ_FLAGS := -O1 -g $(NATIVE_ARCH) -ffp-contract=off -fno-omit-frame-pointer $(
     -fsanitize=fuzzer-no-link -pthread -MMD -MP
 # Stack traces with file:line where an llvm-symbolizer is installed (emscripten brings one).
 export ASAN_SYMBOLIZER_PATH ?= $(shell command -v llvm-symbolizer-19 || command -v llvm-symbolizer)
-# libFuzzer options every run shares: memory over 2 GiB or a single input over 10 s is a finding too.
-FUZZ_RUN_FLAGS := -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
+# libFuzzer options every run shares: memory over 2 GiB or a single input over 30 s (wall clock: a
+# busy machine stretches it; the slowest input seen took 0.6 s of CPU) is a finding too.
+FUZZ_RUN_FLAGS := -rss_limit_mb=2048 -timeout=30 -print_final_stats=1
 
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-replay
 
