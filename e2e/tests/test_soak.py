@@ -1,27 +1,26 @@
 """Soak, short form (the long one is `python -m e2e.soak`, figures in docs/soak.md): one page in Chromium,
-30 turns at a 512-token context so that old turns are dropped many times, Stop pressed at random moments
-in 8 of them, New chat once. Wasm memory must not grow once the context is full, no worker may be
+24 turns at a 512-token context so that old turns are dropped several times, Stop pressed at random moments
+in 6 of them, New chat once (at turn 16). Wasm memory must not grow once the context is full, no worker may be
 left behind, the browser's memory must stay within bounds, and every turn must come back to 'ready'."""
 import pytest
 
 from e2e.drivers import launch
-from e2e.server import DEFAULT_MODEL
 from e2e.soak import soak_run
 
-TURNS, STOPS, BLOCK = 30, 8, 10
+TURNS, STOPS, BLOCK = 24, 6, 8
 
 
 @pytest.fixture(scope="module")
 def rows(wasmlm_server):
     driver = launch("chromium")
     try:
-        yield soak_run(driver, wasmlm_server.url, TURNS, STOPS, new_chat_every=15, block=BLOCK)
+        yield soak_run(driver, wasmlm_server.url, TURNS, STOPS, new_chat_every=16, block=BLOCK)
     finally:
         driver.close()
 
 
 def test_the_context_policy_dropped_turns_many_times(rows):
-    assert rows[-1]["drops"] >= 3
+    assert rows[-1]["drops"] >= 2  # the context fills after about 12 turns (docs/soak.md)
     assert rows[-1]["stops"] == STOPS
 
 
