@@ -73,7 +73,7 @@ def range_model(unit: str, sep: str, specs: list, size: int):
 
 
 @given(range_header())
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_range_parse_follows_the_model(case):
     header, size, expected = case
     if expected == UNSAT:
@@ -86,7 +86,7 @@ def test_range_parse_follows_the_model(case):
 
 @given(st.one_of(st.text(max_size=60), st.from_regex(r"\A[bB][yY][tT][eE][sS]=[0-9 ,\-]{0,30}\Z")),
        st.integers(0, 2**63))
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_any_header_gives_a_range_inside_the_body_or_416(header, size):
     try:
         got = range_parse(header, size)
