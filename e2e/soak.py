@@ -37,8 +37,8 @@ def worker_threads(root_pid: int) -> int:
     return n
 
 
-def turn_send(driver, text: str) -> int:
-    before = driver.evaluate("wasmlm.replies")
+def turn_send(driver, text: str) -> tuple[int, int]:
+    before = driver.evaluate("[wasmlm.replies, wasmlm.notices.length]")
     driver.evaluate(f"(() => {{ document.querySelector('#input').value = {json.dumps(text)};"
                     " document.querySelector('#composer').requestSubmit(); })()")
     return before
@@ -46,21 +46,25 @@ def turn_send(driver, text: str) -> int:
 
 def turn_run(driver, text: str, stop_after_s: float | None, timeout_s: float = 120) -> dict:
     """One turn; with stop_after_s, Stop is pressed that long after sending. Returns view.last."""
-    before = turn_send(driver, text)
+    replies, notices = turn_send(driver, text)
     if stop_after_s is not None:
         time.sleep(stop_after_s)
         driver.evaluate("document.querySelector('#stop').click()")
-    # a stopped turn counts as a reply too (its text so far is kept), so both wait for the same thing
-    view_wait(driver, f"view.state === 'ready' && view.replies > {before}", timeout_s, "a soak turn")
+    # A stopped turn counts as a reply too (its text so far is kept), unless the worker did not stop
+    # within the page's grace time: then the page restarts it, says so in a notice, and the turn is gone.
+    view_wait(driver, f"view.state === 'ready' && (view.replies > {replies} || (wasmlm.notices.length > {notices}"
+              " && wasmlm.notices.at(-1).includes('restarted')))", timeout_s, "a soak turn")
     return driver.evaluate("wasmlm.last")
 
 
 def sample(driver, t0: float) -> dict:
-    page = driver.evaluate("({stats: wasmlm.stats, notices: wasmlm.notices.length, "
-                           "drops: wasmlm.notices.filter((n) => n.startsWith('The context was full')).length})")
+    page = driver.evaluate("({stats: wasmlm.stats, drops: wasmlm.notices.filter((n) => "
+                           "n.startsWith('The context was full')).length, restarts: wasmlm.notices.filter((n) => "
+                           "n.includes('restarted')).length})")
     root = driver.browser_pid()
     return {"wasm_mib": page["stats"]["memory"]["heap"] / 2**20, "browser_mib": pss_bytes(process_tree(root)) / 2**20,
-            "workers": worker_threads(root), "drops": page["drops"], "elapsed_s": time.monotonic() - t0}
+            "workers": worker_threads(root), "drops": page["drops"], "restarts": page["restarts"],
+            "elapsed_s": time.monotonic() - t0}
 
 
 def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int = 50, block: int = 20,
@@ -73,7 +77,7 @@ def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int 
     settings_set(driver, max_tokens=24, temperature=0.7, seed=seed)
     stop_turns = set(rng.sample(range(turns), min(stops, turns)))
     rows, speeds, n_stops, t0 = [], [], 0, time.monotonic()
-    print(f"{'turns':>5} {'drops':>5} {'stops':>5} {'gen tok/s':>9} {'wasm MiB':>8} {'browser MiB':>11} "
+    print(f"{'turns':>5} {'drops':>5} {'stops':>5} {'restarts':>8} {'gen tok/s':>9} {'wasm MiB':>8} {'browser MiB':>11} "
           f"{'workers':>7} {'s':>6}", file=out)
     for i in range(turns):
         if i and i % new_chat_every == 0:
@@ -88,7 +92,7 @@ def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int 
                    "gen_tps": sum(speeds) / len(speeds) if speeds else None}
             rows.append(row)
             speeds = []
-            print(f"{row['turns']:>5} {row['drops']:>5} {row['stops']:>5} "
+            print(f"{row['turns']:>5} {row['drops']:>5} {row['stops']:>5} {row['restarts']:>8} "
                   f"{row['gen_tps'] or 0:>9.1f} {row['wasm_mib']:>8.1f} {row['browser_mib']:>11.0f} "
                   f"{row['workers']:>7} {row['elapsed_s']:>6.0f}", file=out, flush=True)
     return rows
