@@ -37,34 +37,32 @@ def worker_threads(root_pid: int) -> int:
     return n
 
 
-def turn_send(driver, text: str) -> tuple[int, int]:
-    before = driver.evaluate("[wasmlm.replies, wasmlm.notices.length]")
+def turn_run(driver, text: str, stop_after_s: float | None, timeout_s: float = 120) -> dict:
+    """One turn; with stop_after_s, Stop is pressed that long after sending. Returns {last, drops,
+    restarted}: the page's stats of the turn, how many times it dropped old turns, whether it restarted
+    the worker (a Stop not honoured within the page's grace time: the model is loaded again, the turn is
+    gone and the page's notices start afresh)."""
+    replies, notices = driver.evaluate("(() => { window.soakLoad = wasmlm.load;"
+                                       " return [wasmlm.replies, wasmlm.notices.length]; })()")
     driver.evaluate(f"(() => {{ document.querySelector('#input').value = {json.dumps(text)};"
                     " document.querySelector('#composer').requestSubmit(); })()")
-    return before
-
-
-def turn_run(driver, text: str, stop_after_s: float | None, timeout_s: float = 120) -> dict:
-    """One turn; with stop_after_s, Stop is pressed that long after sending. Returns view.last."""
-    replies, notices = turn_send(driver, text)
     if stop_after_s is not None:
         time.sleep(stop_after_s)
         driver.evaluate("document.querySelector('#stop').click()")
-    # A stopped turn counts as a reply too (its text so far is kept), unless the worker did not stop
-    # within the page's grace time: then the page restarts it, says so in a notice, and the turn is gone.
-    view_wait(driver, f"view.state === 'ready' && (view.replies > {replies} || (wasmlm.notices.length > {notices}"
-              " && wasmlm.notices.at(-1).includes('restarted')))", timeout_s, "a soak turn")
-    return driver.evaluate("wasmlm.last")
+    # a stopped turn counts as a reply too (its text so far is kept)
+    view_wait(driver, f"view.state === 'ready' && (view.replies > {replies} || wasmlm.load !== window.soakLoad)",
+              timeout_s, "a soak turn")
+    return driver.evaluate(f"(() => {{ const restarted = wasmlm.load !== window.soakLoad;"
+                           f" const fresh = restarted ? wasmlm.notices : wasmlm.notices.slice({notices});"
+                           " return {last: wasmlm.last, restarted, drops: fresh.filter((n) =>"
+                           f" n.startsWith({json.dumps(CONTEXT_DROPPED)})).length}}; }})()")
 
 
 def sample(driver, t0: float) -> dict:
-    page = driver.evaluate("({stats: wasmlm.stats, drops: wasmlm.notices.filter((n) => "
-                           "n.startsWith('The context was full')).length, restarts: wasmlm.notices.filter((n) => "
-                           "n.includes('restarted')).length})")
+    stats = driver.evaluate("wasmlm.stats")
     root = driver.browser_pid()
-    return {"wasm_mib": page["stats"]["memory"]["heap"] / 2**20, "browser_mib": pss_bytes(process_tree(root)) / 2**20,
-            "workers": worker_threads(root), "drops": page["drops"], "restarts": page["restarts"],
-            "elapsed_s": time.monotonic() - t0}
+    return {"wasm_mib": stats["memory"]["heap"] / 2**20, "browser_mib": pss_bytes(process_tree(root)) / 2**20,
+            "workers": worker_threads(root), "elapsed_s": time.monotonic() - t0}
 
 
 def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int = 50, block: int = 20,
@@ -76,7 +74,7 @@ def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int 
     view_wait(driver, "view.state === 'ready'", 180, "reloading at 512 tokens of context")
     settings_set(driver, max_tokens=24, temperature=0.7, seed=seed)
     stop_turns = set(rng.sample(range(turns), min(stops, turns)))
-    rows, speeds, n_stops, t0 = [], [], 0, time.monotonic()
+    rows, speeds, n_stops, drops, restarts, t0 = [], [], 0, 0, 0, time.monotonic()
     print(f"{'turns':>5} {'drops':>5} {'stops':>5} {'restarts':>8} {'gen tok/s':>9} {'wasm MiB':>8} {'browser MiB':>11} "
           f"{'workers':>7} {'s':>6}", file=out)
     for i in range(turns):
@@ -84,11 +82,14 @@ def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int 
             driver.evaluate("document.querySelector('#new-chat').click()")
         stop_after = rng.uniform(0.05, 1.5) if i in stop_turns else None
         n_stops += stop_after is not None
-        last = turn_run(driver, f"Tell me one fact about {rng.choice(TOPICS)}.", stop_after)
+        turn = turn_run(driver, f"Tell me one fact about {rng.choice(TOPICS)}.", stop_after)
+        drops += turn["drops"]
+        restarts += turn["restarted"]
+        last = turn["last"]
         if stop_after is None and last and last.get("gen_tps"):
             speeds.append(last["gen_tps"])
         if (i + 1) % block == 0 or i + 1 == turns:
-            row = {"turns": i + 1, "stops": n_stops, **sample(driver, t0),
+            row = {"turns": i + 1, "stops": n_stops, "drops": drops, "restarts": restarts, **sample(driver, t0),
                    "gen_tps": sum(speeds) / len(speeds) if speeds else None}
             rows.append(row)
             speeds = []
