@@ -42,7 +42,7 @@ def turn_run(driver, text: str, stop_after_s: float | None, timeout_s: float = 1
     restarted}: the page's stats of the turn, how many times it dropped old turns, whether it restarted
     the worker (a Stop not honoured within the page's grace time: the model is loaded again, the turn is
     gone and the page's notices start afresh)."""
-    replies, notices = driver.evaluate("(() => { window.soakLoad = wasmlm.load;"
+    replies, notices = driver.evaluate("(() => { window.soakLoad = JSON.stringify(wasmlm.load);"
                                        " return [wasmlm.replies, wasmlm.notices.length]; })()")
     driver.evaluate(f"(() => {{ document.querySelector('#input').value = {json.dumps(text)};"
                     " document.querySelector('#composer').requestSubmit(); })()")
@@ -50,9 +50,9 @@ def turn_run(driver, text: str, stop_after_s: float | None, timeout_s: float = 1
         time.sleep(stop_after_s)
         driver.evaluate("document.querySelector('#stop').click()")
     # a stopped turn counts as a reply too (its text so far is kept)
-    view_wait(driver, f"view.state === 'ready' && (view.replies > {replies} || wasmlm.load !== window.soakLoad)",
+    view_wait(driver, f"view.state === 'ready' && (view.replies > {replies} || JSON.stringify(wasmlm.load) !== window.soakLoad)",
               timeout_s, "a soak turn")
-    return driver.evaluate(f"(() => {{ const restarted = wasmlm.load !== window.soakLoad;"
+    return driver.evaluate(f"(() => {{ const restarted = JSON.stringify(wasmlm.load) !== window.soakLoad;"
                            f" const fresh = restarted ? wasmlm.notices : wasmlm.notices.slice({notices});"
                            " return {last: wasmlm.last, restarted, drops: fresh.filter((n) =>"
                            f" n.startsWith({json.dumps(CONTEXT_DROPPED)})).length}}; }})()")
