@@ -4,6 +4,7 @@
 #   bash scripts/dev.sh setup   system packages, .venv, engine builds, default models (skips what is done)
 #   bash scripts/dev.sh serve   setup, then serve the chat page on http://127.0.0.1:8000 (WASMLM_HOST/PORT)
 #   bash scripts/dev.sh test    setup, then every test: engine, JS, Python, browsers
+#   bash scripts/dev.sh fuzz N  setup, then each libFuzzer target for N seconds (default 600)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +17,10 @@ APT_BASE=(python3 python3-venv python3-dev build-essential make git curl ca-cert
           emscripten brotli clang-19 lld-19)
 APT_BROWSERS=(chromium firefox-esr webkit2gtk-driver xvfb xauth
               nginx)   # nginx: e2e/tests/test_nginx.py runs docker/nginx.conf in front of the app
+# libFuzzer: clang-19 and its runtimes (libclang-rt-19-dev holds libclang_rt.fuzzer; clang-19 alone lacks it).
+APT_FUZZ=(libclang-rt-19-dev)   # clang-19 itself is in APT_BASE
+# Seconds per fuzz target in the test run (4 targets; docs/fuzzing.md). `dev.sh fuzz N` runs longer.
+CI_FUZZ_SECONDS=${CI_FUZZ_SECONDS:-15}
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
@@ -89,6 +94,10 @@ tests_run() {
     say "make -C wasm test"
     make -C wasm test || status=1
   fi
+  if [ -f wasm/fuzz/fuzz.mk ]; then
+    say "make -C wasm fuzz FUZZ_SECONDS=$CI_FUZZ_SECONDS (libFuzzer, committed regressions + fresh seeds)"
+    make -C wasm fuzz FUZZ_SECONDS="$CI_FUZZ_SECONDS" || status=1
+  fi
   if [ -d static/tests ]; then
     say "node --test static/tests/"
     node --test static/tests/ || status=1
@@ -110,6 +119,7 @@ tests_run() {
 case "${1:-}" in
   setup) setup ;;
   serve) setup; shift; exec .venv/bin/wasmlm serve "$@" ;;
-  test)  apt_ensure "${APT_BROWSERS[@]}"; setup; tests_run ;;
-  *) echo "usage: bash scripts/dev.sh setup|serve|test" >&2; exit 2 ;;
+  test)  apt_ensure "${APT_BROWSERS[@]}" "${APT_FUZZ[@]}"; setup; tests_run ;;
+  fuzz)  apt_ensure "${APT_FUZZ[@]}"; setup; make -C wasm fuzz FUZZ_SECONDS="${2:-600}" ;;
+  *) echo "usage: bash scripts/dev.sh setup|serve|test|fuzz [SECONDS]" >&2; exit 2 ;;
 esac

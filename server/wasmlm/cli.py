@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from .pack import BROTLI_QUALITY, DEFAULT_SHARD_SIZE
+from .serving import HEADER_TIMEOUT
 from .settings import MODELS_DIR, Settings
 
 ENGINE_COMMANDS = ("tokenize", "logits", "perplexity", "generate", "layers")
@@ -41,7 +42,9 @@ def serve_cmd(args) -> int:
     if not settings.chunks.is_dir():
         print(f"wasmlm serve: note: {settings.chunks} does not exist yet; no model is served "
               "(run `wasmlm setup-models`)", file=sys.stderr)
-    uvicorn.run(app_create(settings), host=settings.host, port=settings.port, log_level=args.log_level)
+    from .serving import protocol_with, serve_limits
+    uvicorn.run(app_create(settings), host=settings.host, port=settings.port, log_level=args.log_level,
+                http=protocol_with(args.header_timeout), **serve_limits())
     return 0
 
 
@@ -168,6 +171,8 @@ def parser_build() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=settings.port)
     s.add_argument("--chunks", default=str(settings.chunks))
     s.add_argument("--log-level", default="info")
+    s.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT,
+                   help="seconds a request may take to send its headers (default: %(default)s; docs/hostile-clients.md)")
     s.set_defaults(run=serve_cmd)
 
     s = sub.add_parser("setup-models", help="fetch and pack the default models (skips what is done)")

@@ -47,6 +47,17 @@ def tensor_starts(reader: gguf.GGUFReader) -> list[int]:
 
 
 def model_facts(reader: gguf.GGUFReader) -> dict:
+    """The manifest's model fields; GGUFError when the metadata is missing, mistyped or absurd."""
+    try:
+        return _model_facts(reader)
+    except GGUFError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, IndexError, KeyError, UnicodeDecodeError) as e:
+        # mutated metadata: a string where a number belongs, a zero head count, a bad token id...
+        raise GGUFError(f"malformed GGUF metadata ({type(e).__name__}: {e})") from None
+
+
+def _model_facts(reader: gguf.GGUFReader) -> dict:
     arch = field_value(reader, "general.architecture")
     if not arch:
         raise GGUFError("GGUF has no general.architecture")

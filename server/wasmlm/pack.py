@@ -134,9 +134,9 @@ def pack(gguf_path: Path, chunks_dir: Path, model_id: str | None = None, name: s
         raise PackError(f"shard size {shard_size} is below the minimum of {PIECE_ALIGN} bytes")
     try:
         reader = reader_open(gguf_path)
+        facts = model_facts(reader)
     except GGUFError as e:
         raise PackError(str(e)) from None
-    facts = model_facts(reader)
     file_size = gguf_path.stat().st_size
     plan = shard_plan(tensor_starts(reader), file_size, shard_size)
     del reader  # releases the memory map

@@ -24,6 +24,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 # Private-use code points: a template has no reason to produce them, and tokenizers never see them.
 _SENTINEL = "\ue000{}\ue001"
 _SENTINEL_RE = re.compile("\ue000(\\d+)\ue001")
+# Roles are rendered as template text (special), so they must be plain words: a role such as
+# "<|im_end|>" would become a control token, and one holding a sentinel would move a content (found by
+# tests/server/test_prompt_props.py).
+_ROLE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
 class PromptError(ValueError):
@@ -71,6 +75,9 @@ def model_name(manifest: dict) -> str:
 def prompt_render(manifest: dict, messages: list[dict], add_generation_prompt: bool = True) -> list[dict]:
     """[{"text", "special"}] whose concatenation is the prompt."""
     parts: list[dict] = []
+    for m in messages:
+        if not isinstance(m.get("role"), str) or not _ROLE.fullmatch(m["role"]):
+            raise PromptError(f"role {m.get('role')!r} is not a plain word (letters, digits, '_', '-')")
     if not manifest.get("chat_template"):
         parts_append(parts, "".join(m["content"] for m in messages), False)
         return parts

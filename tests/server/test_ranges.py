@@ -54,10 +54,15 @@ def test_range_parse(header, expected):
         assert range_parse(header, SIZE) == expected
 
 
-@pytest.mark.parametrize("header", ["bytes=0-", "bytes=0-0", "bytes=-1"])
+@pytest.mark.parametrize("header", ["bytes=0-", "bytes=0-0", "bytes=-0"])
 def test_empty_representation_has_no_satisfiable_range(header):
     with pytest.raises(Unsatisfiable):
         range_parse(header, 0)
+
+
+def test_suffix_of_empty_representation_is_the_whole_body():
+    # RFC 9110 14.1.3: the one satisfiable form for zero bytes, and no 206 can describe it
+    assert range_parse("bytes=-1", 0) is None
 
 
 # Over the wire, on a real shard of n bytes: (Range header with {n}/{last}, status, body slice or None)
