@@ -4,15 +4,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 from wasmlm.nginxconf import nginx_conf_render, nginx_prefix_make
 from wasmlm.settings import Settings
 
 from .pageserver import free_port
+from .server import process_stop, process_until_answers
 
 
 def nginx_command() -> str:
@@ -51,25 +49,14 @@ class NginxFront:
         self._proc = subprocess.Popen(
             unprivileged([nginx_command(), "-e", "stderr", "-c", str(self.prefix / "nginx.conf"),
                           "-g", "daemon off;"]), stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self._proc.returncode}: {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.__exit__()
-        raise RuntimeError(f"nginx did not answer on {self.url} within {self.start_timeout_s:.0f} s")
+        try:
+            process_until_answers(self._proc, f"{self.url}/healthz", "nginx", self.log_path, self.start_timeout_s)
+        except RuntimeError:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc) -> None:
-        self._proc.terminate()   # SIGTERM to the master: fast shutdown of it and its worker
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        process_stop(self._proc)   # SIGTERM to the master: fast shutdown of it and its worker
         self._log.close()
         shutil.rmtree(self.prefix, ignore_errors=True)

@@ -34,6 +34,32 @@ def chunks_ensure(model_id: str, chunks_dir: Path) -> None:
                    check=True, cwd=ROOT)
 
 
+def process_until_answers(proc: subprocess.Popen, url: str, name: str, log_path: Path, timeout_s: float,
+                          poll_s: float = 0.1) -> None:
+    """Waits until `url` answers 200; raises with the log's tail when the process exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(poll_s)
+    raise RuntimeError(f"{name} did not answer on {url} within {timeout_s:.0f} s")
+
+
+def process_stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class WasmlmServer:
     def __init__(self, chunks_dir: Path = ROOT / "chunks", start_timeout_s: float = 60):
         self.port = free_port()
@@ -50,26 +76,15 @@ class WasmlmServer:
             [*wasmlm_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--chunks", str(self.chunks_dir)],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"wasmlm serve exited with {self._proc.returncode}: "
-                                   f"{self.log_path.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/models", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"wasmlm serve did not answer on {self.url} within {self.start_timeout_s:.0f} s")
+        try:
+            process_until_answers(self._proc, f"{self.url}/api/models", "wasmlm serve", self.log_path,
+                                  self.start_timeout_s, poll_s=0.2)
+        except RuntimeError:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        process_stop(self._proc)
         self._log.close()
         self.log_path.unlink(missing_ok=True)
