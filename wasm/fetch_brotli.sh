@@ -12,19 +12,7 @@ DEST="$HERE/third_party/brotli"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-if [ -n "${BROTLI_SDIST:-}" ]; then
-    cp "$BROTLI_SDIST" "$TMP/Brotli-$VERSION.tar.gz"
-else
-    PIP="python3 -m pip"
-    [ -x "$HERE/../.venv/bin/pip" ] && PIP="$HERE/../.venv/bin/pip"
-    $PIP download --quiet --no-binary :all: --no-deps "brotli==$VERSION" -d "$TMP"
-fi
-
-SDIST=$(ls "$TMP"/[Bb]rotli-$VERSION.tar.gz)
-echo "$SHA256  $SDIST" | sha256sum -c --quiet - || {
-    echo "fetch_brotli: $SDIST does not have the pinned sha256 $SHA256" >&2
-    exit 1
-}
+SDIST=$("$HERE/sdist_fetch.sh" brotli "$VERSION" "$SHA256" "$TMP" "${BROTLI_SDIST:-}")
 
 tar -xzf "$SDIST" -C "$TMP" "Brotli-$VERSION/c/dec" "Brotli-$VERSION/c/common" \
     "Brotli-$VERSION/c/include" "Brotli-$VERSION/LICENSE"

@@ -15,19 +15,7 @@ VOCABS="llama-spm llama-bpe phi-3 qwen2 qwen35 gpt-2 deepseek-llm deepseek-coder
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-if [ -n "${LLAMA_CPP_SDIST:-}" ]; then
-    cp "$LLAMA_CPP_SDIST" "$TMP/llama_cpp_python-$VERSION.tar.gz"
-else
-    PIP="python3 -m pip"
-    [ -x "$HERE/../.venv/bin/pip" ] && PIP="$HERE/../.venv/bin/pip"
-    $PIP download --quiet --no-binary :all: --no-deps "llama-cpp-python==$VERSION" -d "$TMP"
-fi
-
-SDIST="$TMP/llama_cpp_python-$VERSION.tar.gz"
-echo "$SHA256  $SDIST" | sha256sum -c --quiet - || {
-    echo "fetch_llama_vocab: $SDIST does not have the pinned sha256 $SHA256" >&2
-    exit 1
-}
+SDIST=$("$HERE/sdist_fetch.sh" llama-cpp-python "$VERSION" "$SHA256" "$TMP" "${LLAMA_CPP_SDIST:-}")
 
 MODELS="llama_cpp_python-$VERSION/vendor/llama.cpp/models"
 FILES=""
