@@ -5,8 +5,10 @@
 // old one. Shards are not touched: the model worker keeps them in its own cache (static/worker.js) and asks
 // for byte ranges, which this cache would not serve.
 const CACHE = "wasmlm-app-v1";
+// Every module the page imports, directly or through the model worker (static/tests/sw.test.js checks it).
 const PRECACHE = ["/", "/static/chat.js", "/static/chat.css", "/static/wasmlm.js", "/static/template.js",
-  "/static/worker.js", "/static/loader.js", "/static/engine.js", "/vendor/jinja/index.js", "/api/models", "/api/engine"];
+  "/static/opchart.js", "/static/telemetry.js", "/static/worker.js", "/static/loader.js", "/static/engine.js",
+  "/vendor/jinja/index.js", "/api/models", "/api/engine"];
 const SHARD = /^\/chunks\/[^/]+\/\d+\.bin$/;
 const HASHED = /^\/build\/wasm\/(.+?)\.[0-9a-f]{16}(\.(?:js|cjs|wasm))$/;
 
