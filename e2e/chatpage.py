@@ -27,10 +27,10 @@ def view_wait(driver: Driver, done_js: str, timeout_s: float, what: str) -> dict
 
 
 def model_open(driver: Driver, base_url: str, model_id: str, timeout_s: float = 180,
-               threads: int | None = None) -> dict[str, Any]:
-    """Opens the page on `model_id` (with ?threads=N where given, else the page picks) and waits for
-    the model to be loaded; returns {info, load, stats}."""
-    driver.open(f"{base_url}/?model={model_id}" + (f"&threads={threads}" if threads else ""))
+               threads: int | None = None, query: str = "") -> dict[str, Any]:
+    """Opens the page on `model_id` (with ?threads=N where given, else the page picks; `query`, e.g.
+    "&sw=0", is appended) and waits for the model to be loaded; returns {info, load, stats}."""
+    driver.open(f"{base_url}/?model={model_id}" + (f"&threads={threads}" if threads else "") + query)
     view_wait(driver, "view.state === 'ready'", timeout_s, f"loading {model_id}")
     return driver.evaluate("({info: wasmlm.info, load: wasmlm.load, stats: wasmlm.stats})")
 

@@ -135,7 +135,9 @@ def test_stalled_cache_read_is_evicted_and_fetched_again(wasmlm_server):
     writer = None
     try:
         shards = manifest(wasmlm_server)["shards"]
-        model_open(driver, wasmlm_server.url, DEFAULT_MODEL)
+        # ?sw=0: no service worker, whose own cache (page, modules, engine builds) would share the origin's
+        # body files with the shards'
+        model_open(driver, wasmlm_server.url, DEFAULT_MODEL, query="&sw=0")
         driver.open(f"{wasmlm_server.url}/static/chat.css")   # no page holds the cache while a file is swapped
         bodies = sorted(driver.profile.glob("storage/default/*/cache/morgue/*/*.final"))
         assert len(bodies) == len(shards), bodies
@@ -143,7 +145,7 @@ def test_stalled_cache_read_is_evicted_and_fetched_again(wasmlm_server):
         fifo.unlink()
         os.mkfifo(fifo)
         writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)      # a writer that never writes
-        load = model_open(driver, wasmlm_server.url, DEFAULT_MODEL, timeout_s=120)["load"]
+        load = model_open(driver, wasmlm_server.url, DEFAULT_MODEL, timeout_s=120, query="&sw=0")["load"]
         said = notices(driver)
         assert any("was corrupt in the cache (reading it stalled" in n for n in said), said
         assert load["from_network"] == 1 and load["from_cache"] == len(shards) - 1, (load, said)
