@@ -20,18 +20,6 @@ static const int N_CTX = 64;
 static const std::vector<int32_t> TURN = {1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30};
 static const std::vector<int32_t> NEXT = {504, 2476, 30, 28, 1041};
 
-static bool file_read(const char* path, std::vector<uint8_t>* out) {
-    FILE* fp = fopen(path, "rb");
-    if (!fp) return false;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    out->resize((size_t)n);
-    bool ok = fread(out->data(), 1, (size_t)n, fp) == (size_t)n;
-    fclose(fp);
-    return ok;
-}
-
 // Evaluates ids (every position's logits) and returns them.
 static std::vector<float> eval_rows(wl_engine* e, const std::vector<int32_t>& ids) {
     int rc = wl_eval(e, ids.data(), (int)ids.size(), 1);
@@ -82,7 +70,7 @@ static void test_truncate_then_eval(const std::vector<uint8_t>& gguf) {
 
 int main() {
     std::vector<uint8_t> gguf;
-    if (!file_read(MODEL, &gguf)) {
+    if (!check_file_read(MODEL, &gguf)) {
         fprintf(stderr, "FAIL cannot read %s (run: bash scripts/dev.sh setup)\n", MODEL);
         g_failed++;
         return check_report();
