@@ -161,7 +161,8 @@ API int wl_engine_info_json(wl_engine* e, char* out, int cap) {
     if (e->vocab_only) return text_out(vocab_info_json(e), out, cap);
     const model* m = &e->m;
     const hparams* hp = &m->hp;
-    static const char* ARCH_NAMES[] = {"llama", "gemma3", "phi3"};
+    static const char* ARCH_NAMES[] = {"llama", "gemma3", "phi3", "qwen2", "qwen3"};  // model_arch order
+    static_assert(sizeof(ARCH_NAMES) / sizeof(ARCH_NAMES[0]) == ARCH_COUNT, "a name for every architecture");
     gguf_str name = {"", 0};
     gguf_get_str(&e->file, "general.name", &name);
     std::string s = "{\"arch\": ";

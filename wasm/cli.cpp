@@ -2,7 +2,7 @@
 //
 //   wasmlm-cli info GGUF
 //   wasmlm-cli tokenize GGUF TEXT [--parse-special]
-//   wasmlm-cli logits GGUF --ids JSON [--top K]
+//   wasmlm-cli logits GGUF --ids JSON [--top K] [--ctx N]
 //   wasmlm-cli perplexity GGUF FILE [--ctx 512]
 //   wasmlm-cli generate GGUF PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //                                   [--repeat-penalty R] [--seed S]
@@ -235,10 +235,11 @@ static int cmd_logits(args a) {
     const char* ids_text = opt_str(&a, "--ids", nullptr);
     int top = (int)opt_num(&a, "--top", 5);
     int threads = (int)opt_num(&a, "--threads", 1);
-    args_done(a, 1, "logits GGUF --ids JSON [--top K]");
+    int n_ctx = (int)opt_num(&a, "--ctx", 0);  // the context the model is set up for (rope factors depend on it)
+    args_done(a, 1, "logits GGUF --ids JSON [--top K] [--ctx N]");
     if (!ids_text) die(2, "logits needs --ids JSON");
     std::vector<int32_t> ids = ids_parse(ids_text);
-    loaded l = engine_load(a.pos[0].c_str(), (int)ids.size(), threads);
+    loaded l = engine_load(a.pos[0].c_str(), std::max(n_ctx, (int)ids.size()), threads);
     eval(l.e, ids.data(), (int)ids.size(), true);
     int n_vocab = wl_n_vocab(l.e);
     top = std::max(1, std::min(top, n_vocab));

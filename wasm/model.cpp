@@ -1,4 +1,4 @@
-// model: the forward pass of llama, gemma3 and phi3 over a batch of tokens (model.h).
+// model: the forward pass of llama, qwen2, qwen3, gemma3 and phi3 over a batch of tokens (model.h).
 //
 // One batch of up to max_batch tokens goes through every layer at once: each weight matrix is
 // read once per batch (activations are prepared once, then matmul_rows runs over blocks of rows
@@ -80,12 +80,16 @@ static bool layer_slides(const hparams* hp, int il) { return hp->n_swa > 0 && (i
 
 static float* rope_row(model* m, int table, int t) { return m->rope_cs + ((size_t)table * m->max_batch + t) * m->hp.n_rot; }
 
-// cos/sin of every position of the batch, for the global and the sliding-window rope base.
+// cos/sin of every position of the batch: the global table with the model's rope scaling (Llama 3's
+// and phi3's frequency factors, linear scaling, attention factor), the sliding-window one (gemma3's
+// local layers, their own base) without.
 static void rope_tables(model* m, int n) {
     const hparams* hp = &m->hp;
-    float bases[2] = {hp->rope_base, hp->rope_base_swa};
-    for (int b = 0; b < 2; b++)
-        for (int t = 0; t < n; t++) rope_table(rope_row(m, b, t), m->n_past + t, hp->n_rot, bases[b]);
+    for (int t = 0; t < n; t++) {
+        rope_table_scaled(rope_row(m, 0, t), m->n_past + t, hp->n_rot, hp->rope_base, m->rope_factors,
+                          hp->rope_freq_scale, hp->rope_mscale);
+        rope_table(rope_row(m, 1, t), m->n_past + t, hp->n_rot, hp->rope_base_swa);
+    }
 }
 
 static void rope_rows(model* m, float* x, int n, int n_heads, int table) {
@@ -182,7 +186,7 @@ static void attention_block(model* m, int il, int n) {
 
     norm_rows(m, m->xb, m->x, w->attn_norm, n, hp->n_embd);
     qkv_project(m, w, n);
-    if (w->q_norm.data) {  // gemma3: RMSNorm of each head of q and k
+    if (w->q_norm.data) {  // gemma3, qwen3: RMSNorm of each head of q and k
         norm_rows(m, m->q, m->q, w->q_norm, n * hp->n_head, hd);
         norm_rows(m, m->k, m->k, w->k_norm, n * hp->n_head_kv, hd);
     }

@@ -1,4 +1,4 @@
-// model: the transformer architectures (llama, gemma3, phi3) over weights that stay where they lie
+// model: the transformer architectures (llama, qwen2, qwen3, gemma3, phi3) over weights that stay where they lie
 // in the GGUF region, a float32 KV cache, and the forward pass.
 //
 // Shapes are written (rows, cols) with cols the fastest dimension, as in the GGUF file: a weight
@@ -9,7 +9,7 @@
 
 #include "gguf.h"
 
-enum model_arch { ARCH_LLAMA, ARCH_GEMMA3, ARCH_PHI3 };
+enum model_arch { ARCH_LLAMA, ARCH_GEMMA3, ARCH_PHI3, ARCH_QWEN2, ARCH_QWEN3, ARCH_COUNT };
 
 // A tensor as stored: data inside the GGUF region, ggml type (quants.h). data is NULL when an
 // optional tensor is absent.
@@ -36,6 +36,12 @@ struct hparams {
     int swa_pattern;        // layer il is global when (il + 1) % swa_pattern == 0 (gemma3: 6)
     float embd_scale;       // token embeddings are multiplied by this (gemma3: sqrt(n_embd))
     float attn_scale;       // queries are multiplied by this before q.k
+    // rope scaling, as llama.cpp applies it (global layers): angles times rope_freq_scale (1 /
+    // rope.scaling.factor) divided by per-pair factors (model.rope_factors), cos and sin times
+    // rope_mscale (rope.scaling.attn_factor)
+    float rope_freq_scale;
+    float rope_mscale;
+    int n_ctx_orig;         // rope.scaling.original_context_length: beyond it, phi3's long factors
 };
 
 struct layer_weights {
@@ -44,8 +50,8 @@ struct layer_weights {
     weight wk;              // (n_embd -> n_head_kv*head_dim)
     weight wv;              // (n_embd -> n_head_kv*head_dim)
     weight wqkv;            // phi3: (n_embd -> (n_head + 2*n_head_kv)*head_dim), q then k then v
-    weight bq, bk, bv;      // optional F32 biases (Qwen2-style llama)
-    weight q_norm, k_norm;  // gemma3: (head_dim) F32, per-head RMSNorm
+    weight bq, bk, bv;      // F32 biases: qwen2 (optional elsewhere)
+    weight q_norm, k_norm;  // gemma3, qwen3: (head_dim) F32, per-head RMSNorm
     weight wo;              // (n_head*head_dim -> n_embd)
     weight post_attn_norm;  // gemma3: (n_embd) F32, on the attention output
     weight ffn_norm;        // (n_embd) F32
@@ -69,6 +75,9 @@ struct model {
     weight output_norm;     // (n_embd) F32
     weight output;          // (n_embd -> n_vocab); token_embd when tied
     layer_weights* layers;  // (n_layer)
+    // (n_rot/2) F32 divisors of the rope frequencies, or null: Llama 3's rope_freqs, or phi3's
+    // rope_factors_long when the context exceeds n_ctx_orig, else rope_factors_short
+    const float* rope_factors;
     size_t weights_bytes;
 
     // KV cache, float32: (n_layer, n_ctx, n_head_kv*head_dim) for K and for V

@@ -23,7 +23,7 @@ static const int MAX_BATCH = 64;      // tokens per forward batch; longer prompt
 
 struct loader {
     const gguf_file* f;
-    const char* arch;   // key prefix: "llama", "gemma3", "phi3"
+    const char* arch;   // key prefix: "llama", "qwen2", "qwen3", "gemma3", "phi3"
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -70,9 +70,44 @@ static int arch_read(loader* l, model* m) {
     if (gguf_str_eq(s, "llama")) m->arch = ARCH_LLAMA, l->arch = "llama";
     else if (gguf_str_eq(s, "gemma3")) m->arch = ARCH_GEMMA3, l->arch = "gemma3";
     else if (gguf_str_eq(s, "phi3")) m->arch = ARCH_PHI3, l->arch = "phi3";
+    else if (gguf_str_eq(s, "qwen2")) m->arch = ARCH_QWEN2, l->arch = "qwen2";
+    else if (gguf_str_eq(s, "qwen3")) m->arch = ARCH_QWEN3, l->arch = "qwen3";
     else
-        return status_fail(WL_ERR_ARCH, "architecture '%.*s' is not supported (llama, gemma3, phi3 are)",
+        return status_fail(WL_ERR_ARCH,
+                           "architecture '%.*s' is not supported (llama, qwen2, qwen3, gemma3, phi3 are)",
                            (int)std::min<uint64_t>(s.len, 64), s.data);
+    return WL_OK;
+}
+
+// Rope scaling keys, read as llama.cpp reads them: the type (linear unless said), its factor, the
+// attention factor and the original context. YaRN (its angles blend two scalings) is refused by name.
+static int rope_scaling_read(loader* l, model* m) {
+    hparams* hp = &m->hp;
+    char key[128];
+    bool linear = true;
+    snprintf(key, sizeof(key), "%s.rope.scaling.type", l->arch);
+    if (gguf_find_kv(l->f, key)) {
+        gguf_str s;
+        if (!gguf_get_str(l->f, key, &s)) return status_fail(WL_ERR_KEY, "key %s is not a string", key);
+        if (gguf_str_eq(s, "none")) linear = false;
+        else if (!gguf_str_eq(s, "linear") && !gguf_str_eq(s, "longrope"))
+            return status_fail(WL_ERR_KEY, "key %s = '%.*s' is not supported (none, linear, longrope are)", key,
+                               (int)std::min<uint64_t>(s.len, 64), s.data);
+    }
+    float factor = 0.0f;  // 0: not scaled, as llama.cpp reads it
+    const char* factor_keys[] = {"rope.scaling.factor", "rope.scale_linear"};  // the second is the old name
+    for (const char* name : factor_keys) {
+        snprintf(key, sizeof(key), "%s.%s", l->arch, name);
+        if (!gguf_find_kv(l->f, key)) continue;
+        if (!gguf_get_f32(l->f, key, &factor) || !isfinite(factor) || factor < 0.0f)
+            return status_fail(WL_ERR_KEY, "key %s must be a float >= 0", key);
+        break;
+    }
+    hp->rope_freq_scale = linear && factor != 0.0f ? 1.0f / factor : 1.0f;
+    int rc;
+    if ((rc = key_f32_or(l, "rope.scaling.attn_factor", 1.0f, &hp->rope_mscale)) ||
+        (rc = key_u32_or(l, "rope.scaling.original_context_length", 1, MAX_DIM, hp->n_ctx_train, &hp->n_ctx_orig)))
+        return rc;
     return WL_OK;
 }
 
@@ -117,8 +152,8 @@ static int hparams_read(loader* l, model* m) {
         if ((rc = key_u32(l, "attention.sliding_window", 1, MAX_DIM, &hp->n_swa))) return rc;
     }
     // phi3's sliding window is ignored, as llama.cpp does (its converters fill it wrongly)
-    if (m->arch == ARCH_PHI3) hp->rope_neox = true;
-    return WL_OK;
+    if (m->arch == ARCH_PHI3 || m->arch == ARCH_QWEN2 || m->arch == ARCH_QWEN3) hp->rope_neox = true;
+    return rope_scaling_read(l, m);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,14 +185,15 @@ static int layer_read(loader* l, model* m, int il) {
     int64_t E = hp->n_embd, F = hp->n_ff;
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     bool gemma = m->arch == ARCH_GEMMA3, phi3 = m->arch == ARCH_PHI3;
+    bool qwen2 = m->arch == ARCH_QWEN2, qwen3 = m->arch == ARCH_QWEN3;
     char name[96];
     int rc;
 #define TENSOR(field, suffix, cols, rows, matrix, required)                          \
     snprintf(name, sizeof(name), "blk.%d.%s.weight", il, suffix);                    \
     if ((rc = tensor_get(l, m, name, cols, rows, matrix, required, &w->field))) return rc;
-#define BIAS(field, suffix, n)                                                       \
+#define BIAS(field, suffix, n, required)                                             \
     snprintf(name, sizeof(name), "blk.%d.%s.bias", il, suffix);                      \
-    if ((rc = tensor_get(l, m, name, n, 1, false, false, &w->field))) return rc;
+    if ((rc = tensor_get(l, m, name, n, 1, false, required, &w->field))) return rc;
 
     TENSOR(attn_norm, "attn_norm", E, 1, false, true);
     if (phi3) {
@@ -166,12 +202,12 @@ static int layer_read(loader* l, model* m, int il) {
         TENSOR(wq, "attn_q", E, q_dim, true, true);
         TENSOR(wk, "attn_k", E, kv_dim, true, true);
         TENSOR(wv, "attn_v", E, kv_dim, true, true);
-        BIAS(bq, "attn_q", q_dim);
-        BIAS(bk, "attn_k", kv_dim);
-        BIAS(bv, "attn_v", kv_dim);
+        BIAS(bq, "attn_q", q_dim, qwen2);
+        BIAS(bk, "attn_k", kv_dim, qwen2);
+        BIAS(bv, "attn_v", kv_dim, qwen2);
     }
-    TENSOR(q_norm, "attn_q_norm", hp->head_dim, 1, false, gemma);
-    TENSOR(k_norm, "attn_k_norm", hp->head_dim, 1, false, gemma);
+    TENSOR(q_norm, "attn_q_norm", hp->head_dim, 1, false, gemma || qwen3);
+    TENSOR(k_norm, "attn_k_norm", hp->head_dim, 1, false, gemma || qwen3);
     TENSOR(wo, "attn_output", q_dim, E, true, true);
     TENSOR(post_attn_norm, "post_attention_norm", E, 1, false, gemma);
     TENSOR(ffn_norm, "ffn_norm", E, 1, false, true);
@@ -205,6 +241,27 @@ static int weights_read(loader* l, model* m) {
     if (!m->layers) return status_fail(WL_ERR_NO_MEMORY, "out of memory for %d layers", hp->n_layer);
     for (int il = 0; il < hp->n_layer; il++)
         if ((rc = layer_read(l, m, il))) return rc;
+    return WL_OK;
+}
+
+// The rope frequency divisors, as llama.cpp's get_rope_factors picks them: Llama 3's rope_freqs,
+// else phi3's long factors when the context exceeds the original one, else its short ones.
+static int rope_factors_read(loader* l, model* m) {
+    int64_t n = m->hp.n_rot / 2;
+    weight freqs, lng, shrt;
+    int rc;
+    if ((rc = tensor_get(l, m, "rope_freqs.weight", n, 1, false, false, &freqs)) ||
+        (rc = tensor_get(l, m, "rope_factors_long.weight", n, 1, false, false, &lng)) ||
+        (rc = tensor_get(l, m, "rope_factors_short.weight", n, 1, false, false, &shrt)))
+        return rc;
+    const weight& chosen = freqs.data ? freqs : (m->n_ctx > m->hp.n_ctx_orig ? lng : shrt);
+    const char* name = freqs.data ? "rope_freqs.weight" : chosen.data == lng.data ? "rope_factors_long.weight"
+                                                                                   : "rope_factors_short.weight";
+    m->rope_factors = (const float*)chosen.data;
+    for (int64_t i = 0; m->rope_factors && i < n; i++)  // angles are divided by them
+        if (!(m->rope_factors[i] > 0.0f) || !isfinite(m->rope_factors[i]))
+            return status_fail(WL_ERR_SHAPE, "tensor %s holds %g at %lld: rope factors must be positive", name,
+                               m->rope_factors[i], (long long)i);
     return WL_OK;
 }
 
@@ -273,7 +330,7 @@ int model_init(model* m, const gguf_file* f, int n_ctx) {
     loader l = {f, nullptr};
     int rc;
     if ((rc = arch_read(&l, m)) || (rc = hparams_read(&l, m)) || (rc = weights_read(&l, m)) ||
-        (rc = buffers_alloc(m, n_ctx))) {
+        (rc = buffers_alloc(m, n_ctx)) || (rc = rope_factors_read(&l, m))) {
         model_free(m);
         return rc;
     }

@@ -37,6 +37,18 @@ void rope_table(float* cs, int pos, int n_rot, float base) {
     }
 }
 
+void rope_table_scaled(float* cs, int pos, int n_rot, float base, const float* factors, float freq_scale,
+                       float mscale) {
+    const float theta_scale = (float)pow((double)base, (double)(-2.0f / (float)n_rot));
+    float theta = (float)pos;
+    for (int i = 0; i < n_rot / 2; i++) {
+        const float angle = freq_scale * (factors ? theta / factors[i] : theta);
+        cs[2 * i] = (float)cos((double)angle) * mscale;
+        cs[2 * i + 1] = (float)sin((double)angle) * mscale;
+        theta *= theta_scale;
+    }
+}
+
 // Rotated a chunk of pairs at a time, products of all pairs first: written as one loop over
 // pairs, GCC 12 vectorizes the alternating subtract/add into vfmaddsub even under
 // -ffp-contract=off, and the native floats would no longer be the wasm ones. The layout is a

@@ -9,6 +9,11 @@ void rmsnorm(float* out, const float* x, const float* w, int n, float eps);
 // Rotary position embedding, computed as ggml does (theta multiplied step by step in float).
 // rope_table fills cs[2*i] = cos, cs[2*i+1] = sin of pos * base^(-2i/n_rot), i < n_rot/2.
 void rope_table(float* cs, int pos, int n_rot, float base);
+// The same with ggml's scaling (rope_yarn without extrapolation): the angle of pair i is
+// freq_scale * theta_i / factors[i] (factors may be null: 1), and cos and sin are multiplied by
+// mscale. With null factors and both scales 1 it gives rope_table's floats bit for bit.
+void rope_table_scaled(float* cs, int pos, int n_rot, float base, const float* factors, float freq_scale,
+                       float mscale);
 // Rotates the first n_rot values of each of n_heads heads of head_dim values.
 // neox = false: pairs (2i, 2i+1) (llama); neox = true: pairs (i, i + n_rot/2) (gemma, qwen).
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cs, bool neox);

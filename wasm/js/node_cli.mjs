@@ -206,10 +206,11 @@ async function cmd_logits(a) {
   const ids_text = opt_str(a, "--ids", null);
   let top = opt_int(a, "--top", 5);
   const threads = opt_int(a, "--threads", 1);
-  args_done(a, 1, "logits GGUF --ids JSON [--top K]");
+  const n_ctx = opt_int(a, "--ctx", 0);  // the context the model is set up for (rope factors depend on it)
+  args_done(a, 1, "logits GGUF --ids JSON [--top K] [--ctx N]");
   if (ids_text === null) die(2, "logits needs --ids JSON");
   const ids = ids_parse(ids_text);
-  const l = await engine_load(a.pos[0], ids.length, threads);
+  const l = await engine_load(a.pos[0], Math.max(n_ctx, ids.length), threads);
   const logits = evaluate(l.engine, ids, true);
   const n_vocab = l.engine.nVocab();
   top = Math.max(1, Math.min(top, n_vocab));
