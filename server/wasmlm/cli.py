@@ -1,4 +1,5 @@
-"""The `wasmlm` command: pack, serve, setup-models, prompt, nginx-conf, the engine's commands, fidelity, loadtest, bench."""
+"""The `wasmlm` command: pack, serve, setup-models, prompt, nginx-conf, the engine's commands, fidelity, synth,
+loadtest, bench."""
 import argparse
 import json
 import sys
@@ -213,6 +214,8 @@ def parser_build() -> argparse.ArgumentParser:
 
     for name in ENGINE_COMMANDS:
         sub.add_parser(name, help=f"the engine's `{name}` (MODEL [args] [--runtime native|node])", add_help=False)
+    sub.add_parser("synth", help="a GGUF of a model family's real shape with random weights, quantized by "
+                                 "llama.cpp (docs/models.md)", add_help=False)
     sub.add_parser("loadtest", help="concurrent random-range load on a loopback server", add_help=False)
     sub.add_parser("bench", help="the browser/Node/native benchmark (e2e.bench)", add_help=False)
     return p
@@ -223,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = (argv[0], argv[1:]) if argv else (None, [])
     if command in ENGINE_COMMANDS:
         return engine_cmd(command, rest)
+    if command == "synth":   # numpy and gguf only when asked for: `serve` starts without them
+        from .synth import main as synth_main
+        return synth_main(rest)
     if command == "loadtest":
         from .loadtest import main as loadtest_main
         return loadtest_main(rest)
