@@ -14,9 +14,9 @@ SCRIPT = """
 import json, sys
 import numpy as np
 from llama_cpp import Llama
-model, ids_path, out = sys.argv[1:4]
+model, ids_path, out, n_ctx = sys.argv[1:5]
 ids = json.load(open(ids_path))
-llm = Llama(model_path=model, n_ctx=len(ids), n_batch=len(ids), n_threads=1, logits_all=True, verbose=False)
+llm = Llama(model_path=model, n_ctx=int(n_ctx) or len(ids), n_batch=len(ids), n_threads=1, logits_all=True, verbose=False)
 llm.eval(ids)
 np.asarray(llm.scores[:len(ids)], dtype=np.float32).tofile(out)
 import llama_cpp
@@ -31,12 +31,13 @@ def llamacpp_available(python: str = sys.executable) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def llamacpp_logits(python: str, model: Path, ids: list[int]) -> np.ndarray:
-    """(len(ids), n_vocab) logits of every position, one sequence from position 0."""
+def llamacpp_logits(python: str, model: Path, ids: list[int], n_ctx: int = 0) -> np.ndarray:
+    """(len(ids), n_vocab) logits of every position, one sequence from position 0, in a context of
+    n_ctx tokens (0: len(ids); llama.cpp rounds it up to a multiple of 256)."""
     with tempfile.TemporaryDirectory() as tmp:
         ids_path, out = Path(tmp) / "ids.json", Path(tmp) / "logits.f32"
         ids_path.write_text(json.dumps(ids))
-        result = subprocess.run([python, "-c", SCRIPT, str(model), str(ids_path), str(out)],
+        result = subprocess.run([python, "-c", SCRIPT, str(model), str(ids_path), str(out), str(n_ctx)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"llama-cpp-python failed on {model.name}: {result.stderr.strip()[-500:]}")
