@@ -1,6 +1,7 @@
 """Per-layer hidden states (`layers`, wl_capture_positions) against the numpy float32 pass on tiny
-synthetic models of each architecture, natively and under Node; and a deliberately perturbed layer
-(wl_debug_perturb) found at that layer by the comparison.
+synthetic models of each architecture (llama, phi3, gemma3, qwen2, qwen3, and the rope-scaled llama3
+and phi3.5), natively and under Node; and a deliberately perturbed layer (wl_debug_perturb) found at
+that layer by the comparison.
 
 Tolerances, per state (embeddings, then each layer), relative L2 averaged over positions, against
 numpy with the same dequantized weights and q/K/V rounded to fp16 as the engine's KV cache is:
@@ -30,7 +31,7 @@ from wasmlm.fidelity import reference
 from wasmlm.fidelity.metrics import first_bad_layer, layer_errors
 
 IDS = [1] + [int(i) for i in np.random.default_rng(11).integers(3, synthetic_gguf.N_VOCAB, 79)]
-ARCHS = ["llama", "phi3", "gemma3"]
+ARCHS = ["llama", "phi3", "gemma3", "qwen2", "qwen3", "llama3", "phi3.5"]
 TOLERANCE = {GGMLQuantizationType.F32: 1e-3, GGMLQuantizationType.Q4_0: 3e-2}
 
 

@@ -1,10 +1,14 @@
-"""An independent float32 forward pass in numpy for the engine's architectures (llama, gemma3, phi3).
+"""An independent float32 forward pass in numpy for the engine's architectures (llama, qwen2, qwen3,
+gemma3, phi3).
 
 Weights are dequantized whole with the `gguf` package; everything else is written from the model
 definitions (Llama: pre-norm RMSNorm, SwiGLU, rotary embeddings on adjacent pairs; Phi-3: the same
 with fused qkv and gate/up matrices and rotation of halves; Gemma 3: sqrt(d)-scaled embeddings,
 q/k RMSNorm, post-attention and post-FFN norms, GELU(tanh), five sliding-window layers with rope
-base 10000 for each global one), not from the engine's C++, so that the two can check each other.
+base 10000 for each global one; Qwen2: q/k/v biases, rotation of halves; Qwen3: q/k RMSNorm;
+rope scaling as llama.cpp applies it: the angle of pair i divided by Llama 3's rope_freqs[i] or
+Phi-3's long (context beyond the original) or short factors, times 1/rope.scaling.factor, cos and
+sin times rope.scaling.attn_factor), not from the engine's C++, so that the two can check each other.
 Slow is fine: a 128-token pass over a 135M model takes a few seconds.
 
 `forward` returns the residual stream after the embeddings and after every layer, and the logits.
@@ -31,6 +35,9 @@ class Hparams:
     eps: float
     rope_base: float
     n_swa: int = 0
+    rope_factors: np.ndarray | None = None   # (n_rot/2) divisors of the frequencies
+    rope_freq_scale: float = 1.0
+    rope_attn_factor: float = 1.0
 
 
 @dataclass
@@ -44,8 +51,10 @@ def _field(reader: GGUFReader, key: str, default=None):
     return default if field is None else field.contents()
 
 
-def load(path: str) -> tuple[Hparams, dict[str, np.ndarray]]:
-    """Hyperparameters and every tensor as float32, shaped (rows, cols) like the file's ne reversed."""
+def load(path: str, n_ctx: int = 0) -> tuple[Hparams, dict[str, np.ndarray]]:
+    """Hyperparameters and every tensor as float32, shaped (rows, cols) like the file's ne reversed.
+    n_ctx is the context the model is set up for (0: the engine's default, min(trained, 4096)): Phi-3's
+    long rope factors apply beyond the original context."""
     reader = GGUFReader(path)
     arch = _field(reader, "general.architecture")
     n_embd = _field(reader, f"{arch}.embedding_length")
@@ -63,7 +72,19 @@ def load(path: str) -> tuple[Hparams, dict[str, np.ndarray]]:
         rope_base=_field(reader, f"{arch}.rope.freq_base", 10000.0),
         n_swa=_field(reader, f"{arch}.attention.sliding_window", 0) if arch == "gemma3" else 0,
     )
-    return hp, tensors_dequantize(reader)
+    weights = tensors_dequantize(reader)
+    n_ctx_train = _field(reader, f"{arch}.context_length")
+    n_ctx = n_ctx or min(n_ctx_train, 4096)
+    orig = _field(reader, f"{arch}.rope.scaling.original_context_length", n_ctx_train)
+    factors = weights.get("rope_freqs.weight")
+    if factors is None:
+        factors = weights.get("rope_factors_long.weight" if n_ctx > orig else "rope_factors_short.weight")
+    hp.rope_factors = None if factors is None else factors.reshape(-1)
+    scaling = _field(reader, f"{arch}.rope.scaling.type", "linear")
+    factor = _field(reader, f"{arch}.rope.scaling.factor", 0.0)
+    hp.rope_freq_scale = 1.0 / factor if scaling != "none" and factor else 1.0
+    hp.rope_attn_factor = _field(reader, f"{arch}.rope.scaling.attn_factor", 1.0)
+    return hp, weights
 
 
 def tensors_dequantize(reader: GGUFReader) -> dict[str, np.ndarray]:
@@ -79,13 +100,17 @@ def rmsnorm(x: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
-def rope(x: np.ndarray, pos: np.ndarray, n_rot: int, base: float, neox: bool) -> np.ndarray:
-    """x: (n, heads, head_dim); rotates the first n_rot dims of each head."""
+def rope(x: np.ndarray, pos: np.ndarray, n_rot: int, base: float, neox: bool, factors=None,
+         freq_scale: float = 1.0, mscale: float = 1.0) -> np.ndarray:
+    """x: (n, heads, head_dim); rotates the first n_rot dims of each head, pair i by the angle
+    pos * base^(-2i/n_rot) / factors[i] * freq_scale, with cos and sin times mscale."""
     half = n_rot // 2
     inv = base ** (-np.arange(half, dtype=np.float64) * 2.0 / n_rot)
-    ang = pos[:, None].astype(np.float64) * inv[None, :]  # (n, half)
-    cos = np.cos(ang).astype(np.float32)[:, None, :]
-    sin = np.sin(ang).astype(np.float32)[:, None, :]
+    if factors is not None:
+        inv = inv / factors.astype(np.float64)
+    ang = pos[:, None].astype(np.float64) * inv[None, :] * freq_scale  # (n, half)
+    cos = (np.cos(ang) * mscale).astype(np.float32)[:, None, :]
+    sin = (np.sin(ang) * mscale).astype(np.float32)[:, None, :]
     out = x.copy()
     if neox:
         a, b = x[..., :half], x[..., half:n_rot]
@@ -144,14 +169,14 @@ def forward(hp: Hparams, w: dict[str, np.ndarray], ids: list[int], kv_f16: bool 
         q = q.reshape(n, hp.n_head, hp.head_dim)
         k = k.reshape(n, hp.n_head_kv, hp.head_dim)
         v = v.reshape(n, hp.n_head_kv, hp.head_dim)
-        window, base = 0, hp.rope_base
-        if gemma:
+        window, base, scaling = 0, hp.rope_base, (hp.rope_factors, hp.rope_freq_scale, hp.rope_attn_factor)
+        if p + "attn_q_norm.weight" in w:  # gemma3, qwen3
             q = rmsnorm(q, w[p + "attn_q_norm.weight"], hp.eps)
             k = rmsnorm(k, w[p + "attn_k_norm.weight"], hp.eps)
-            if (il + 1) % 6 != 0:  # five local layers for each global one
-                window, base = hp.n_swa, 10000.0
-        q = rope(q, pos, hp.n_rot, base, neox=hp.arch != "llama")
-        k = rope(k, pos, hp.n_rot, base, neox=hp.arch != "llama")
+        if gemma and (il + 1) % 6 != 0:  # five local layers for each global one, unscaled
+            window, base, scaling = hp.n_swa, 10000.0, (None, 1.0, 1.0)
+        q = rope(q, pos, hp.n_rot, base, hp.arch != "llama", *scaling)
+        k = rope(k, pos, hp.n_rot, base, hp.arch != "llama", *scaling)
         att = attention(q / np.sqrt(hp.head_dim), k, v, window, kv_f16).reshape(n, q_dim)
         out = att @ w[p + "attn_output.weight"].T
         if gemma:
