@@ -126,7 +126,7 @@ def gguf_resolve(model_id: str, chunks_dir: Path = ROOT / "chunks") -> Path:
     models' files, else what `wasmlm logits ID` runs on (models/, or the shards reassembled once)."""
     if model_id in MODEL_FILES:
         return MODEL_FILES[model_id]
-    from wasmlm.engine import model_resolve
+    from wasmlm.engine_cli import model_resolve
 
     return model_resolve(model_id, chunks_dir)
 

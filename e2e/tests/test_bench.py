@@ -8,7 +8,7 @@ from gguf import GGUFWriter
 
 from e2e import report
 from e2e.bench import gguf_resolve, main
-from wasmlm import engine
+from wasmlm import engine_cli
 from wasmlm.pack import pack
 
 ROWS = ("wasmlm/chromium", "wasmlm/firefox", "wllama/chromium", "wllama/firefox", "wasmlm/native")
@@ -53,14 +53,14 @@ def test_a_packed_model_gives_back_its_gguf(tmp_path, monkeypatch):
     w.close()
     chunks = tmp_path / "chunks"
     manifest = pack(gguf, chunks, model_id="tiny-test", shard_size=64 << 10)
-    monkeypatch.setattr(engine, "REASSEMBLED_DIR", tmp_path / "out")
+    monkeypatch.setattr(engine_cli, "REASSEMBLED_DIR", tmp_path / "out")
     got = gguf_resolve("tiny-test", chunks)
     assert got.parent == tmp_path / "out" and got.read_bytes() == gguf.read_bytes()
 
     got.unlink()
     manifest["gguf"]["sha256"] = "0" * 64  # shards that do not make the file the manifest describes
     (chunks / "tiny-test" / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(engine.EngineError, match="sha256"):
+    with pytest.raises(engine_cli.EngineError, match="sha256"):
         gguf_resolve("tiny-test", chunks)
     assert not got.exists()
 

@@ -103,7 +103,7 @@ def prompt_cmd(args) -> int:
 
 
 def engine_cmd(subcommand: str, argv: list[str]) -> int:
-    from .engine import EngineError, engine_run
+    from .engine_cli import EngineError, engine_run
     p = argparse.ArgumentParser(prog=f"wasmlm {subcommand}",
                                 description=f"runs `wasmlm-cli {subcommand}` (docs/contracts.md, CLI protocol); "
                                             "other arguments pass through")
@@ -119,7 +119,7 @@ def engine_cmd(subcommand: str, argv: list[str]) -> int:
 
 
 def fidelity_cmd(args) -> int:
-    from .engine import EngineError, model_resolve
+    from .engine_cli import EngineError, model_resolve
     from .fidelity.report import report_write
     from .fidelity.requantize import DEFAULT_FORMATS, ENGINE_FORMATS
     from .fidelity.run import DEFAULT_TEXT, fidelity_run

@@ -133,7 +133,7 @@ def reply_wait(chat: ChatPage, replies_before: int, timeout_s: float = 120) -> l
 
 def native_tokenize(gguf: Path, text: str, special: bool) -> list[int]:
     """The native engine's tokenization (BOS where the model adds one), an implementation apart from the page."""
-    from wasmlm.engine import engine_command
+    from wasmlm.engine_cli import engine_command
     out = subprocess.run([*engine_command("native"), "tokenize", str(gguf), text, *(["--parse-special"] if special else [])],
                          check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout)

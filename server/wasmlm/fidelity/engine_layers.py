@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine import EngineError, engine_command
+from ..engine_cli import EngineError, engine_command
 
 
 @dataclass

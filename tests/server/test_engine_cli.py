@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from wasmlm.engine import EngineError, gguf_reassemble, model_resolve
+from wasmlm.engine_cli import EngineError, gguf_reassemble, model_resolve
 from wasmlm.settings import ROOT
 
 SMOLLM2 = "smollm2-135m-instruct-q4_1"
