@@ -14,29 +14,28 @@ import sys
 import time
 from pathlib import Path
 
+from wasmlm.defaults import DEFAULT_MODEL_ID, DEFAULT_MODELS, ModelMissing, gguf_path
+from wasmlm.engine_cli import engine_command, model_resolve
+from wasmlm.localserve import LocalServer
+from wasmlm.settings import NATIVE_CLI, ROOT
+
 from . import llamacpp
 from .chatpage import message_send, model_open, settings_set
 from .drivers import ENGINES, DriverError, launch
 from .pageserver import PageServer
 from .procmem import PssSampler
-from .server import DEFAULT_MODEL, MODEL_FILES, ROOT, WasmlmServer, chunks_ensure
+from .server import chunks_ensure
 
 RUNTIMES = ("node", "native")
-NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
-NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
 # Plain prose, cut to the wanted number of tokens: the prompt is the same for every engine and system.
 PROSE = ("The river ran slowly past the old mill, where children had once played among the stones and the "
          "miller had told them stories of floods, of dry summers, of the winter the water froze so hard that "
          "carts crossed it. ")
 
 
-def cli_command(runtime: str) -> list[str]:
-    return ["node", str(NODE_CLI)] if runtime == "node" else [str(NATIVE_CLI)]
-
-
 def token_count(gguf: Path, text: str) -> int:
     runtime = "native" if NATIVE_CLI.exists() else "node"
-    out = subprocess.run([*cli_command(runtime), "tokenize", str(gguf), text],
+    out = subprocess.run([*engine_command(runtime), "tokenize", str(gguf), text],
                          check=True, capture_output=True, text=True).stdout
     return len(json.loads(out))
 
@@ -104,7 +103,7 @@ def wllama_run(engine: str, pages_url: str, gguf: Path, prompt: str, gen_tokens:
 
 
 def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> dict:
-    done = subprocess.run([*cli_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
+    done = subprocess.run([*engine_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
                            "--gen", str(gen_tokens)], capture_output=True, text=True)
     row = {"system": "wasmlm", "engine": runtime, "via": "node_cli.mjs" if runtime == "node" else "wasmlm-cli"}
     if done.returncode != 0:
@@ -124,10 +123,8 @@ def packed_ids(chunks_dir: Path = ROOT / "chunks") -> list[str]:
 def gguf_resolve(model_id: str, chunks_dir: Path = ROOT / "chunks") -> Path:
     """The GGUF of a model for the runtimes, wllama and llama.cpp, which read a whole file: the default
     models' files, else what `wasmlm logits ID` runs on (models/, or the shards reassembled once)."""
-    if model_id in MODEL_FILES:
-        return MODEL_FILES[model_id]
-    from wasmlm.engine_cli import model_resolve
-
+    if model_id in {m.id for m in DEFAULT_MODELS}:
+        return gguf_path(model_id)
     return model_resolve(model_id, chunks_dir)
 
 
@@ -141,7 +138,7 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="wasmlm bench", description=__doc__.splitlines()[0])
     p.add_argument("--browsers", "--runtime", dest="browsers", default=",".join((*ENGINES, *RUNTIMES)),
                    help="comma-separated: chromium, firefox, webkit, node, native")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="a packed model id (chunks/ID), default %(default)s")
+    p.add_argument("--model", default=DEFAULT_MODEL_ID, help="a packed model id (chunks/ID), default %(default)s")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--gen-tokens", type=int, default=64)
@@ -161,7 +158,7 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
     args.compare = [c.strip() for c in args.compare.split(",") if c.strip()]
     if any(c not in COMPARE for c in args.compare):
         p.error(f"--compare takes {', '.join(COMPARE)}, got {','.join(args.compare)}")
-    models = sorted({*MODEL_FILES, *packed_ids()})
+    models = sorted({*(m.id for m in DEFAULT_MODELS), *packed_ids()})
     if args.model not in models:
         p.error(f"unknown --model {args.model!r}; packed models: {', '.join(models)}")
     args.threads = args.threads or args.page_threads or 1
@@ -171,9 +168,10 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = args_parse(sys.argv[1:] if argv is None else argv)
     from . import report
-    gguf = gguf_resolve(args.model)
-    if not gguf.exists():
-        print(f"error: {gguf} is missing; run scripts/fetch_models.py", file=sys.stderr)
+    try:
+        gguf = gguf_resolve(args.model)
+    except ModelMissing as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
     if "llama.cpp" in args.compare and not llamacpp.installed():
         print("error: llama-cpp-python is missing; `.venv/bin/pip install -e '.[llamacpp]'` builds it (docs/bench)",
@@ -187,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict] = []
     started, load_before = time.time(), os.getloadavg()[0]
     if browsers:
-        with WasmlmServer() as server:
+        with LocalServer() as server:
             chunks_ensure(args.model, server.chunks_dir)
             for engine in browsers:
                 for i in range(args.runs):

@@ -13,9 +13,12 @@ import statistics
 import sys
 import time
 
+from wasmlm.defaults import DEFAULT_MODEL_ID
+from wasmlm.localserve import LocalServer
+
 from .chatpage import model_open
 from .drivers import ENGINES, DriverError, launch
-from .server import DEFAULT_MODEL, WasmlmServer, chunks_ensure
+from .server import chunks_ensure
 
 
 def load_once(engine: str, server_url: str, model_id: str, threads: int | None, timeout_s: float,
@@ -39,10 +42,10 @@ def load_once(engine: str, server_url: str, model_id: str, threads: int | None, 
         driver.close()
 
 
-def loop_run(engine: str, loads: int, threads: int | None, model_id: str = DEFAULT_MODEL,
+def loop_run(engine: str, loads: int, threads: int | None, model_id: str = DEFAULT_MODEL_ID,
              timeout_s: float = 60, log=print, reloads: int = 0) -> list[dict]:
     results = []
-    with WasmlmServer() as server:
+    with LocalServer() as server:
         chunks_ensure(model_id, server.chunks_dir)
         for i in range(loads):
             r = load_once(engine, server.url, model_id, threads, timeout_s, reloads)
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--browser", default="firefox", choices=ENGINES)
     p.add_argument("--threads", type=int, default=2, help="the page's ?threads=N (0: the page picks)")
     p.add_argument("--loads", type=int, default=30)
-    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument("--model", default=DEFAULT_MODEL_ID)
     p.add_argument("--timeout", type=float, default=60, help="seconds a load may take to reach ready")
     p.add_argument("--reloads", type=int, default=0, help="warm loads after each cold one")
     args = p.parse_args(argv)

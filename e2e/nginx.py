@@ -7,10 +7,8 @@ import tempfile
 from pathlib import Path
 
 from wasmlm.nginxconf import nginx_conf_render, nginx_prefix_make
+from wasmlm.localserve import free_port, process_stop, process_until_answers
 from wasmlm.settings import Settings
-
-from .pageserver import free_port
-from .server import process_stop, process_until_answers
 
 
 def nginx_command() -> str:

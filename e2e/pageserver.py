@@ -2,13 +2,13 @@
 comparison page. It sends the cross-origin isolation headers (SharedArrayBuffer needs them) and serves
 byte ranges, which `python -m http.server` does not.
 """
-import socket
 import threading
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from wasmlm.localserve import free_port
 
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -16,12 +16,6 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def app_build(mounts: dict[str, Path]) -> FastAPI:

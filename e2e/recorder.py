@@ -10,8 +10,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
-
-from .pageserver import free_port
+from wasmlm.localserve import free_port
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "te", "trailer",
               "proxy-authorization", "proxy-authenticate"}

@@ -14,10 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+from wasmlm.defaults import DEFAULT_MODEL_ID
+from wasmlm.localserve import LocalServer
+
 from .chatpage import model_open, settings_set, view_wait
 from .drivers import launch
 from .procmem import process_tree, pss_bytes
-from .server import DEFAULT_MODEL, WasmlmServer, chunks_ensure
+from .server import chunks_ensure
 
 TOPICS = ["the sea", "bread", "a violin", "the moon", "rain", "chess", "a lighthouse", "bees", "glass",
           "trains", "salt", "maps", "owls", "copper", "tea", "volcanoes", "paper", "wind", "clocks", "ice"]
@@ -69,7 +72,7 @@ def soak_run(driver, base_url: str, turns: int, stops: int, new_chat_every: int 
              seed: int = 1, out=sys.stderr) -> list[dict]:
     """Runs the soak on an open driver; returns one row per block of turns."""
     rng = random.Random(seed)
-    model_open(driver, base_url, DEFAULT_MODEL)
+    model_open(driver, base_url, DEFAULT_MODEL_ID)
     settings_set(driver, n_ctx=512)
     view_wait(driver, "view.state === 'ready'", 180, "reloading at 512 tokens of context")
     settings_set(driver, max_tokens=24, temperature=0.7, seed=seed)
@@ -107,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", default="chromium")
     p.add_argument("--json", help="also write the rows here")
     args = p.parse_args(argv)
-    with WasmlmServer() as server:
-        chunks_ensure(DEFAULT_MODEL, server.chunks_dir)
+    with LocalServer() as server:
+        chunks_ensure(DEFAULT_MODEL_ID, server.chunks_dir)
         driver = launch(args.engine)
         try:
             rows = soak_run(driver, server.url, args.turns, args.stops, block=args.block)

@@ -6,15 +6,17 @@ import pytest
 from e2e.drivers import ENGINES, launch
 from e2e.pageserver import PageServer
 from e2e.recorder import Recorder
-from e2e.server import DEFAULT_MODEL, WasmlmServer, chunks_ensure
+from e2e.server import chunks_ensure
+from wasmlm.defaults import DEFAULT_MODEL_ID
+from wasmlm.localserve import LocalServer
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 
 @pytest.fixture(scope="session")
 def wasmlm_server():
-    with WasmlmServer() as server:
-        chunks_ensure(DEFAULT_MODEL, server.chunks_dir)
+    with LocalServer() as server:
+        chunks_ensure(DEFAULT_MODEL_ID, server.chunks_dir)
         yield server
 
 

@@ -7,14 +7,14 @@ import secrets
 import pytest
 
 from e2e.chatpage import message_send, model_open, settings_set
-from e2e.server import DEFAULT_MODEL
+from wasmlm.defaults import DEFAULT_MODEL_ID
 
 MAX_TOKENS = 24
 
 
 @pytest.fixture(scope="module")
 def loaded(browser, recorder):
-    return model_open(browser, recorder.url, DEFAULT_MODEL)
+    return model_open(browser, recorder.url, DEFAULT_MODEL_ID)
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 from e2e.chatpage import message_send, model_open, settings_set
 from e2e.drivers import launch
 from e2e.nginx import NginxFront
-from e2e.server import DEFAULT_MODEL
+from wasmlm.defaults import DEFAULT_MODEL_ID
 
-M = DEFAULT_MODEL
+M = DEFAULT_MODEL_ID
 SAME = ["status", "content-type", "cache-control", "content-length", "content-range",
         "cross-origin-opener-policy", "cross-origin-embedder-policy", "cross-origin-resource-policy",
         "x-content-type-options", "referrer-policy", "content-security-policy"]

@@ -9,7 +9,7 @@ import pytest
 from e2e.chatpage import model_open, view_wait
 from e2e.drivers.firefox_bidi import FirefoxBidiDriver
 from e2e.loadloop import loop_run, summary
-from e2e.server import DEFAULT_MODEL
+from wasmlm.defaults import DEFAULT_MODEL_ID
 
 CACHE = "wasmlm-shards-v2"
 # Cold loads of the pthreads build per CI run (the long form: `python -m e2e.loadloop --loads 30`).
@@ -17,7 +17,7 @@ MT_LOADS = int(os.environ.get("WASMLM_MT_LOADS", "3"))
 
 
 def manifest(server) -> dict:
-    return json.loads((server.chunks_dir / DEFAULT_MODEL / "manifest.json").read_text())
+    return json.loads((server.chunks_dir / DEFAULT_MODEL_ID / "manifest.json").read_text())
 
 
 def cache_clear(driver, server) -> None:
@@ -54,13 +54,13 @@ def test_warm_load_places_the_decoded_bytes_without_hashing(browser, wasmlm_serv
         pytest.skip("WebKitGTK under WebDriver keeps no shard entries from one load to the next")
     shards = manifest(wasmlm_server)["shards"]
     cache_clear(browser, wasmlm_server)
-    cold = model_open(browser, wasmlm_server.url, DEFAULT_MODEL)["load"]
+    cold = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert (cold["from_network"], cold["hashed"]) == (len(shards), len(shards))   # verified once, when stored
     entries = cache_entries(browser)
     assert sorted(e["key"] for e in entries) == sorted(s["sha256"] for s in shards)
     sizes = {s["sha256"]: s["size"] for s in shards}
     assert all(e["size"] == e["length"] == sizes[e["key"]] for e in entries), entries
-    warm = model_open(browser, wasmlm_server.url, DEFAULT_MODEL)["load"]
+    warm = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert (warm["from_cache"], warm["from_network"], warm["requests"]) == (len(shards), 0, 0)
     assert warm["hashed"] == 0, "a warm load must not hash the shards again"
 
@@ -69,7 +69,7 @@ def test_bad_cache_entries_are_fetched_again(browser, wasmlm_server):
     if browser.engine in NO_LASTING_CACHE:
         pytest.skip("WebKitGTK under WebDriver keeps no shard entries from one load to the next")
     shards = manifest(wasmlm_server)["shards"]
-    model_open(browser, wasmlm_server.url, DEFAULT_MODEL)
+    model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)
     changed, missing = shards[2]["sha256"], shards[5]["sha256"]
     browser.evaluate(f"""(async () => {{
         const c = await caches.open({json.dumps(CACHE)});
@@ -82,11 +82,11 @@ def test_bad_cache_entries_are_fetched_again(browser, wasmlm_server):
             await c.put(req, new Response(bytes, {{headers: r.headers}}));
         }}
     }})()""")
-    load = model_open(browser, wasmlm_server.url, DEFAULT_MODEL)["load"]
+    load = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert (load["from_network"], load["from_cache"]) == (2, len(shards) - 2)
     said = "\n".join(notices(browser))
     assert f"shard 2 ({shards[2]['file']}) was corrupt in the cache (its bytes changed" in said, said
-    again = model_open(browser, wasmlm_server.url, DEFAULT_MODEL)["load"]
+    again = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert again["from_cache"] == len(shards), "the bad entries were replaced"
 
 
@@ -96,7 +96,7 @@ def test_two_tabs_load_the_same_model_at_once(browser, wasmlm_server):
     shards = manifest(wasmlm_server)["shards"]
     cache_clear(browser, wasmlm_server)
     other = browser.tab_new()
-    url = f"{wasmlm_server.url}/?model={DEFAULT_MODEL}"
+    url = f"{wasmlm_server.url}/?model={DEFAULT_MODEL_ID}"
     browser.open(url)
     other.open(url)
     for tab in (browser, other):
@@ -109,7 +109,7 @@ def test_two_tabs_load_the_same_model_at_once(browser, wasmlm_server):
     sizes = {s["sha256"]: s["size"] for s in shards}
     assert sorted(e["key"] for e in entries) == sorted(sizes), "one entry per shard"
     assert all(e["size"] == e["length"] == sizes[e["key"]] for e in entries), entries
-    load = model_open(other, wasmlm_server.url, DEFAULT_MODEL)["load"]
+    load = model_open(other, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert load["from_cache"] == len(shards) and not notices(other), notices(other)
 
 
@@ -119,7 +119,7 @@ def test_full_storage_still_loads_with_a_notice(wasmlm_server):
     # 40 MB for everything: the origin's share (a fifth, at least 10 MB) holds a few 4 MiB shards only
     driver = FirefoxBidiDriver(prefs={"dom.quotaManager.temporaryStorage.fixedLimit": 40 * 1024})
     try:
-        loaded = model_open(driver, wasmlm_server.url, DEFAULT_MODEL)
+        loaded = model_open(driver, wasmlm_server.url, DEFAULT_MODEL_ID)
         assert loaded["info"]["n_layer"] == 30
         assert loaded["load"]["caching"] is False
         said = "\n".join(notices(driver))
@@ -137,7 +137,7 @@ def test_stalled_cache_read_is_evicted_and_fetched_again(wasmlm_server):
         shards = manifest(wasmlm_server)["shards"]
         # ?sw=0: no service worker, whose own cache (page, modules, engine builds) would share the origin's
         # body files with the shards'
-        model_open(driver, wasmlm_server.url, DEFAULT_MODEL, query="&sw=0")
+        model_open(driver, wasmlm_server.url, DEFAULT_MODEL_ID, query="&sw=0")
         driver.open(f"{wasmlm_server.url}/static/chat.css")   # no page holds the cache while a file is swapped
         bodies = sorted(driver.profile.glob("storage/default/*/cache/morgue/*/*.final"))
         assert len(bodies) == len(shards), bodies
@@ -145,7 +145,7 @@ def test_stalled_cache_read_is_evicted_and_fetched_again(wasmlm_server):
         fifo.unlink()
         os.mkfifo(fifo)
         writer = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)      # a writer that never writes
-        load = model_open(driver, wasmlm_server.url, DEFAULT_MODEL, timeout_s=120, query="&sw=0")["load"]
+        load = model_open(driver, wasmlm_server.url, DEFAULT_MODEL_ID, timeout_s=120, query="&sw=0")["load"]
         said = notices(driver)
         assert any("was corrupt in the cache (reading it stalled" in n for n in said), said
         assert load["from_network"] == 1 and load["from_cache"] == len(shards) - 1, (load, said)

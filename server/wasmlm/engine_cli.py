@@ -9,11 +9,11 @@ from pathlib import Path
 import brotli
 
 from .catalog import manifest_get
-from .settings import MODELS_DIR, ROOT
+from .settings import MODELS_DIR, NATIVE_CLI, NODE_CLI, ROOT
 
 RUNTIMES = {
-    "native": [str(ROOT / "build" / "native" / "wasmlm-cli")],
-    "node": ["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")],
+    "native": [str(NATIVE_CLI)],
+    "node": ["node", str(NODE_CLI)],
 }
 REASSEMBLED_DIR = ROOT / "build" / "gguf"
 

@@ -5,19 +5,16 @@ and server do not share one interpreter). Prints requests/s, MB/s, latency perce
 """
 import argparse
 import asyncio
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from .localserve import LocalServer
 from .settings import Settings
 
 
@@ -81,34 +78,6 @@ def report(tally: Tally, seconds: float, clients: int) -> str:
             + (f" (first: {tally.first_error})" if tally.errors else ""))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server_started(chunks: Path, timeout_s: float = 30):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "wasmlm.cli", "serve", "--port", str(port),
-                             "--chunks", str(chunks), "--log-level", "warning"], env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"wasmlm loadtest: the server on {url} did not start")
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="wasmlm loadtest", description=__doc__.splitlines()[0])
     p.add_argument("--url", help="a running server (default: start one on loopback)")
@@ -125,8 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         tally = run(args.url)
     else:
-        with server_started(Path(args.chunks)) as url:
-            tally = run(url)
+        try:
+            server = LocalServer(Path(args.chunks), start_timeout_s=30, log_level="warning").start()
+        except RuntimeError as e:
+            raise SystemExit(f"wasmlm loadtest: {e}") from None
+        try:
+            tally = run(server.url)
+        finally:
+            server.stop()
     print(report(tally, args.seconds, args.clients))
     return 1 if tally.errors else 0
 

@@ -9,6 +9,9 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 ENGINE_DIR = ROOT / "build" / "wasm"
 MODELS_DIR = ROOT / "models"
+# The engine's command line, native and as the wasm build under Node.js (docs/contracts.md, "CLI protocol")
+NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
+NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
 # npm packages the page imports, installed by set-up (package.json) and served, never committed
 VENDOR_DIRS = {"jinja": ROOT / "node_modules" / "@huggingface" / "jinja" / "dist"}
 

@@ -1,61 +1,17 @@
-"""Helpers of the browser tests: the real server as a subprocess, and the chat page in one browser context."""
+"""Helpers of the browser tests: the chat page in one browser context (the server is wasmlm.localserve's)."""
 import json
 import re
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-import httpx
+from wasmlm.defaults import default_model
+from wasmlm.localserve import LocalServer as Server
+from wasmlm.settings import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-WASMLM = ROOT / ".venv" / "bin" / "wasmlm"
-SMOLLM2_ID = "smollm2-135m-instruct-q4_1"
-GEMMA3_ID = "gemma-3-270m-q4_k_m"
-GGUFS = {SMOLLM2_ID: ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
-         GEMMA3_ID: ROOT / "models" / "gemma-3-270m-q4_k_m.gguf"}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SMOLLM2_ID = default_model("smollm2").id
+GEMMA3_ID = default_model("gemma3").id
 SHARD_PATH = re.compile(r"/chunks/[^/]+/(\d+)\.bin$")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`wasmlm serve` as a subprocess; its log goes to a file."""
-
-    def __init__(self, chunks: Path, log_dir: Path, port: int | None = None):
-        self.chunks = chunks
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"server-{self.port}.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [str(WASMLM), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--chunks", str(chunks)],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"wasmlm serve exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"wasmlm serve did not answer /healthz on port {self.port}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
 
 
 class ChatPage:

@@ -91,7 +91,7 @@ def test_new_chat_and_shift_enter(chat):
 
 def test_reload_makes_no_shard_requests(chat, server):
     chat.open().ready()
-    n_shards = len(manifest_of(server.chunks)["shards"])
+    n_shards = len(manifest_of(server.chunks_dir)["shards"])
     assert len({i for i, _ in chat.shard_requests}) == n_shards
     chat.shard_requests.clear()
     chat.page.reload()
@@ -102,8 +102,8 @@ def test_reload_makes_no_shard_requests(chat, server):
 
 
 def test_corrupt_shard_is_named_and_recovers(browser, server_on_copy, shots):
-    shard = manifest_of(server_on_copy.chunks)["shards"][2]
-    path = server_on_copy.chunks / SMOLLM2_ID / shard["file"]
+    shard = manifest_of(server_on_copy.chunks_dir)["shards"][2]
+    path = server_on_copy.chunks_dir / SMOLLM2_ID / shard["file"]
     good = path.read_bytes()
     bad = bytearray(good)
     bad[len(bad) // 2] ^= 0x55
@@ -143,7 +143,7 @@ def test_interrupted_load_resumes_without_refetching(browser, server, shots):
     try:
         chat.context.route("**/chunks/*/*.bin", stall)
         chat.open()
-        manifest = manifest_of(server.chunks)
+        manifest = manifest_of(server.chunks_dir)
         done_bytes = sum(s["size"] for s in manifest["shards"][:n_done])
         chat.page.wait_for_function(f"() => window.wasmlm.progress?.bytes >= {done_bytes}", timeout=60_000)
         time.sleep(1.0)             # the cache write follows the hash check

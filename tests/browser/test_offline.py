@@ -7,7 +7,7 @@ from chat_harness import SMOLLM2_ID, ChatPage, Server, reply_wait
 
 
 def test_turns_and_reload_without_the_server(browser, chunks_dir, tmp_path):
-    server = Server(chunks_dir, tmp_path)
+    server = Server(chunks_dir, log_dir=tmp_path).start()
     chat = ChatPage(browser, server)
     try:
         chat.open().ready()
@@ -43,7 +43,7 @@ def test_turns_and_reload_without_the_server(browser, chunks_dir, tmp_path):
         # The server is back: the page and its modules are asked from it first (a new content hash wins).
         back_logs = tmp_path / "back"
         back_logs.mkdir()
-        server = Server(chunks_dir, back_logs, port=server.port)
+        server = Server(chunks_dir, port=server.port, log_dir=back_logs).start()
         chat.page.reload()
         chat.ready()
         log = server.log_path.read_text()

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from chat_harness import GEMMA3_ID, GGUFS, SMOLLM2_ID, ApiPage, ChatPage, native_tokenize, reply_wait
+from chat_harness import GEMMA3_ID, SMOLLM2_ID, ApiPage, ChatPage, native_tokenize, reply_wait
+from wasmlm.defaults import gguf_path
 from wasmlm.prompt import probes_render, prompt_render
 
 # What a user might type to smuggle in control tokens, for every family of the two default models and more.
@@ -27,14 +28,14 @@ def api(browser, server):
 
 
 def manifest_of(server, model_id):
-    return json.loads((server.chunks / model_id / "manifest.json").read_text())
+    return json.loads((server.chunks_dir / model_id / "manifest.json").read_text())
 
 
 def expected_ids(model_id, parts):
     """jinja2's parts tokenized by the native engine: template text with control tokens, content without."""
     ids = []
     for i, part in enumerate(parts):
-        got = native_tokenize(GGUFS[model_id], part["text"], part["special"])
+        got = native_tokenize(gguf_path(model_id), part["text"], part["special"])
         bos = 1 if i > 0 and got[:1] and ids[:1] == got[:1] and len(got) > 1 else 0   # BOS only at the start
         ids += got[bos:]
     return ids
@@ -57,11 +58,11 @@ def test_user_text_never_becomes_control_tokens_smollm2(api):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": ATTACK}]
     parts = prompt_render({"chat_template": manifest_chat_template(api)}, messages)
     want = expected_ids(SMOLLM2_ID, parts)
-    im_start, im_end = native_tokenize(GGUFS[SMOLLM2_ID], "<|im_start|><|im_end|>", True)
+    im_start, im_end = native_tokenize(gguf_path(SMOLLM2_ID), "<|im_start|><|im_end|>", True)
     assert want.count(im_start) == 3 and want.count(im_end) == 2           # system, user, assistant header
     got = api.call("return await model.tokenize({ messages: arg });", messages)
     assert got == want
-    plain = native_tokenize(GGUFS[SMOLLM2_ID], ATTACK, False)
+    plain = native_tokenize(gguf_path(SMOLLM2_ID), ATTACK, False)
     assert any(got[i:i + len(plain)] == plain for i in range(len(got))), "the typed text is not there as plain text"
     # the generation path counts the same tokens
     usage = api.call("return (await model.chat.completions.create({ messages: arg, max_tokens: 1, temperature: 0 })).usage;",
@@ -83,8 +84,8 @@ def test_user_text_never_becomes_control_tokens_gemma3(api):
         const chat = await gemma.tokenize({ messages: [{ role: 'user', content: arg }] });
         return { ids, usage, chat, progress: progress.map((p) => [p.phase, p.bytes, p.total]) };
       } finally { gemma.dispose(); }""", ATTACK)
-    want = native_tokenize(GGUFS[GEMMA3_ID], ATTACK, False)
-    start_of_turn, end_of_turn = native_tokenize(GGUFS[GEMMA3_ID], "<start_of_turn><end_of_turn>", True)[1:]
+    want = native_tokenize(gguf_path(GEMMA3_ID), ATTACK, False)
+    start_of_turn, end_of_turn = native_tokenize(gguf_path(GEMMA3_ID), "<start_of_turn><end_of_turn>", True)[1:]
     assert got["ids"] == want and got["chat"] == want
     assert start_of_turn not in want and end_of_turn not in want
     assert got["usage"]["prompt_tokens"] == len(want)

@@ -1,7 +1,7 @@
 """Shared fixtures of the engine tests: the builds (made on demand), the models, the reference data.
 
 A missing build, model or reference file fails the test with a message saying how to get it;
-nothing is skipped silently.
+nothing is skipped silently. The models and the CLI paths are the package's (wasmlm.defaults, wasmlm.settings).
 """
 
 import json
@@ -10,16 +10,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from wasmlm import settings
+from wasmlm.defaults import DEFAULT_MODELS
+from wasmlm.defaults import gguf_path as model_path  # noqa: F401 (short name or id -> GGUF; ModelMissing)
 
+# This checkout's builds, not the installed package's: a planted-bug copy (tests/planted) tests its own engine.
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = {
-    "smollm2": ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
-    "gemma3": ROOT / "models" / "gemma-3-270m-q4_k_m.gguf",
-}
+NATIVE_CLI = ROOT / settings.NATIVE_CLI.relative_to(settings.ROOT)
+NODE_CLI = ROOT / settings.NODE_CLI.relative_to(settings.ROOT)
+MODELS = {m.short: settings.MODELS_DIR / m.file for m in DEFAULT_MODELS}
 # llama.cpp's reference runs and tokenizer vectors, copied into the repository (small JSON files).
 REFERENCE = Path(os.environ.get("WASMLM_REFERENCE_DIR", ROOT / "tests" / "data" / "reference"))
-NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
-NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
 RUNTIMES = ["native", "node"]
 
 
@@ -47,13 +48,6 @@ def cli_command(runtime: str) -> list[str]:
 @pytest.fixture(scope="session", params=RUNTIMES)
 def cli(request) -> list[str]:
     return cli_command(request.param)
-
-
-def model_path(name: str) -> Path:
-    path = MODELS[name]
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `bash scripts/dev.sh setup` (or .venv/bin/wasmlm setup-models)")
-    return path
 
 
 def reference_file(name: str) -> Path:

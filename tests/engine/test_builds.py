@@ -19,7 +19,7 @@ import threading
 import brotli
 import pytest
 
-from conftest import ROOT, make, model_path, run_cli
+from conftest import NODE_CLI, ROOT, make, model_path, run_cli
 
 WASM = ROOT / "build" / "wasm"
 ENGINE_JS = ROOT / "static" / "engine.js"
@@ -143,7 +143,7 @@ def test_threads_change_no_logit(builds):
     """Threads split matrix rows, each row computed as alone: the logits are bit-identical."""
     model = model_path("smollm2")
     ids = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30])
-    node = ["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")]
+    node = ["node", str(NODE_CLI)]
     outputs = {}
     for build, threads in [("simd", 1), ("mt", 1), ("mt", 2)]:
         result = run_cli(node, "logits", model, "--ids", ids, "--top", 10, "--build", build, "--threads", threads)
@@ -166,7 +166,7 @@ NODE_TIERS = {"default": [], "liftoff-only": ["--liftoff-only"], "no-liftoff": [
 def test_relaxed_builds_give_the_simd_logits_in_every_tier(builds, model):
     """SmolLM2 runs Q4_1 and Q8_0 kernels, Gemma 3 Q5_0, Q4_K, Q6_K and Q8_0: all relaxed ones."""
     path = model_path(model)
-    cli = [str(ROOT / "wasm" / "js" / "node_cli.mjs"), "logits", path, "--ids", LOGIT_IDS, "--top", 20]
+    cli = [str(NODE_CLI), "logits", path, "--ids", LOGIT_IDS, "--top", 20]
     runs = {("simd", "default", 1): ["node"]}
     runs.update({("relaxed", tier, 1): ["node", "--experimental-wasm-relaxed-simd", *flags]
                  for tier, flags in NODE_TIERS.items()})
@@ -206,7 +206,7 @@ def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
 
 
 def test_node_cli_runs_the_relaxed_build_by_default(builds):
-    result = run_cli(["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")], "info", model_path("smollm2"))
+    result = run_cli(["node", str(NODE_CLI)], "info", model_path("smollm2"))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["simd"] == "relaxed-simd"
 

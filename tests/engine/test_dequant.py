@@ -16,13 +16,10 @@ import pytest
 from gguf import GGUFReader
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 from gguf.quants import dequantize
+from wasmlm.defaults import DEFAULT_MODELS, ModelMissing, gguf_path
 
 ROOT = Path(__file__).resolve().parents[2]
 WASM = ROOT / "wasm"
-MODELS = [
-    ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf",
-    ROOT / "models" / "gemma-3-270m-q4_k_m.gguf",
-]
 TENSORS_PER_TYPE = 3
 ROWS_PER_TENSOR = 8
 
@@ -61,9 +58,11 @@ def reader(path):
 def model_cases():
     """(model, tensor name) pairs: up to TENSORS_PER_TYPE tensors of every type, spread over the file."""
     cases = []
-    for path in MODELS:
-        if not path.exists():  # one failing case per missing model, never a silent skip
-            cases.append(pytest.param(path, None, id=f"{path.stem}-missing"))
+    for model in DEFAULT_MODELS:
+        try:
+            path = gguf_path(model.id)
+        except ModelMissing as e:  # one failing case per missing model, never a silent skip
+            cases.append(pytest.param(e, None, id=f"{model.short}-missing"))
             continue
         by_type = defaultdict(list)
         for t in reader(path).tensors:
@@ -83,7 +82,7 @@ def rows_of(tensor):
 @pytest.mark.parametrize("path,name", model_cases())
 def test_dequantize_matches_gguf_py(quants_lib, path, name):
     if name is None:
-        pytest.fail(f"{path} is missing: run `bash scripts/dev.sh setup` (or `python3 scripts/fetch_models.py`)")
+        raise path      # the ModelMissing of model_cases(), saying how to get the model
     tensor = next(t for t in reader(path).tensors if t.name == name)
     qtype = GGMLQuantizationType(tensor.tensor_type)
     rows = rows_of(tensor)

@@ -1,6 +1,5 @@
 """Shared fixtures: both real models packed once per session, and the real server on a loopback port."""
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -8,26 +7,20 @@ import httpx
 import pytest
 import uvicorn
 
-from wasmlm.defaults import DEFAULT_MODELS
+from wasmlm.defaults import DEFAULT_MODELS, gguf_path
+from wasmlm.localserve import free_port
 from wasmlm.main import app_create
 from wasmlm.pack import pack
-from wasmlm.settings import MODELS_DIR, ROOT, Settings
+from wasmlm.settings import ROOT, Settings
 
 # The smallest valid WebAssembly module: magic and version.
 WASM_EMPTY = b"\0asm\x01\0\0\0"
 
 
-def gguf_path(model_id: str) -> Path:
-    model = next(m for m in DEFAULT_MODELS if m.id == model_id)
-    path = MODELS_DIR / model.file
-    if not path.is_file():  # a checkout without models fails here, it does not go green with skips
-        pytest.fail(f"{path} is missing: run `bash scripts/dev.sh setup` (or `python3 scripts/fetch_models.py`)")
-    return path
-
-
 @pytest.fixture(scope="session")
 def model_path():
-    """model id -> its GGUF under models/ (fails the test, saying how to fetch it, when it is missing)."""
+    """model id -> its GGUF under models/ (ModelMissing, saying how to fetch it, when it is missing: a
+    checkout without models fails, it does not go green with skips)."""
     return gguf_path
 
 
@@ -50,12 +43,6 @@ def engine_dir(tmp_path_factory) -> Path:
     (out / "wasmlm-simd.wasm").write_bytes(WASM_EMPTY)
     (out / "wasmlm-simd.js").write_text("export default async function createWasmlm() {}\n")
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

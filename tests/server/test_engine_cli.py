@@ -7,10 +7,9 @@ import sys
 import pytest
 
 from wasmlm.engine_cli import EngineError, gguf_reassemble, model_resolve
-from wasmlm.settings import ROOT
+from wasmlm.settings import NATIVE_CLI
 
 SMOLLM2 = "smollm2-135m-instruct-q4_1"
-NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
 
 
 def wasmlm(*args):

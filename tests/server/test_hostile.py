@@ -9,16 +9,14 @@ uvicorn is without the header deadline once its connection limit is held by idle
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import time
 
 import httpx
 import pytest
 
+from wasmlm.localserve import LocalServer
 from wasmlm.serving import MAX_HEADER_BYTES
-
-from conftest import free_port
 
 MODEL = "smollm2-135m-instruct-q4_1"
 PROBE_LIMIT_S = 3.0
@@ -28,25 +26,9 @@ HEADER_TIMEOUT_S = 2.0  # the server runs with a short header deadline, so the t
 @pytest.fixture(scope="module")
 def hostile_server(chunks, tmp_path_factory):
     """`wasmlm serve` as a real process with its documented limits, output to a file (never a pipe)."""
-    port = free_port()
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "wasmlm.cli", "serve", "--port", str(port), "--chunks", str(chunks),
-                             "--log-level", "error", "--header-timeout", str(HEADER_TIMEOUT_S)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "wasmlm serve did not start"
-        time.sleep(0.2)
-    yield "127.0.0.1", port
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    with LocalServer(chunks, log_dir=tmp_path_factory.mktemp("serve"), log_level="error",
+                     args=("--header-timeout", str(HEADER_TIMEOUT_S))) as server:
+        yield "127.0.0.1", server.port
 
 
 async def probe(host: str, port: int, rounds: int = 3) -> list[float]:
