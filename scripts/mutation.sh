@@ -16,9 +16,9 @@ WORK="$ROOT/tests/mutation/work"
 MUTMUT_VERSION=3.8.1
 # The modules mutmut mutates: what the server is for (Range answers the worker's resume, the prompt
 # split keeps user text from becoming control tokens, the security headers, file serving, the
-# catalog and the routers). pack.py, fetch.py and loadtest.py are left out: their tests pack or
+# manifest, the catalog and the routers). pack.py, fetch.py and loadtest.py are left out: their tests pack or
 # fetch real models (~1 min a run), which every one of their mutants would repeat.
-PY_MODULES=(ranges.py prompt.py security.py files.py catalog.py routers/chunks.py routers/models.py
+PY_MODULES=(ranges.py prompt.py security.py files.py manifest.py catalog.py routers/chunks.py routers/models.py
             routers/pages.py)
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }

@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .pack import BROTLI_QUALITY, DEFAULT_SHARD_SIZE
+from .defaults import BROTLI_QUALITY, DEFAULT_SHARD_SIZE
 from .serving import HEADER_TIMEOUT
 from .settings import MODELS_DIR, Settings
 
@@ -72,8 +72,8 @@ def setup_models_cmd(args) -> int:
     for model in DEFAULT_MODELS:
         gguf = model_fetch(model, Path(args.models))
         manifest = manifest_get(chunks, model.id)
-        if manifest and manifest["gguf"]["sha256"] == model.sha256 and all(
-                (chunks / model.id / s["file"]).is_file() for s in manifest["shards"]):
+        if manifest and manifest.gguf.sha256 == model.sha256 and all(
+                (chunks / model.id / s.file).is_file() for s in manifest.shards):
             refreshed = probes_refresh(chunks / model.id)
             print(f"{model.id}: packed already" + (" (template probes renewed)" if refreshed else ""))
             continue
@@ -92,7 +92,7 @@ def prompt_cmd(args) -> int:
         return 1
     try:
         messages = json.loads(sys.stdin.read() if args.messages == "-" else args.messages)
-        parts = prompt_render(manifest, messages, not args.no_generation_prompt)
+        parts = prompt_render(manifest.as_dict(), messages, not args.no_generation_prompt)
     except (ValueError, KeyError, TypeError) as e:   # PromptError is a ValueError
         reason = str(e) if isinstance(e, PromptError) else f"--messages must be a JSON list of {{role, content}} ({e})"
         print(f"wasmlm prompt: {reason}", file=sys.stderr)

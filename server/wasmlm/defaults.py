@@ -38,6 +38,11 @@ DEFAULT_MODELS = (
         short="gemma3",
     ),
 )
+# How `wasmlm pack` cuts and compresses (figures: README, "Packing"). 4 MiB shards: fetching over
+# loopback stops getting faster there; larger ones only coarsen progress, parallel fetches and retries.
+DEFAULT_SHARD_SIZE = 4 << 20
+# Brotli quality 5 compresses quantized weights as well as 9 at a fraction of the time.
+BROTLI_QUALITY = 5
 # The chat model the browser tests, the soak and the benchmark load unless told otherwise.
 DEFAULT_MODEL_ID = DEFAULT_MODELS[0].id
 

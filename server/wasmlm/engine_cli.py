@@ -9,6 +9,7 @@ from pathlib import Path
 import brotli
 
 from .catalog import manifest_get
+from .manifest import Manifest
 from .settings import MODELS_DIR, NATIVE_CLI, NODE_CLI, ROOT
 
 RUNTIMES = {
@@ -22,24 +23,24 @@ class EngineError(RuntimeError):
     """The model or the engine build is missing."""
 
 
-def gguf_reassemble(chunks: Path, manifest: dict, target: Path) -> Path:
+def gguf_reassemble(chunks: Path, manifest: Manifest, target: Path) -> Path:
     """Decodes the shards back into the GGUF (checked against every sha256 on the way)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     whole = hashlib.sha256()
     with partial.open("wb") as out:
-        for shard in manifest["shards"]:
-            data = (chunks / manifest["id"] / shard["file"]).read_bytes()
-            if shard["encoding"] == "br":
+        for shard in manifest.shards:
+            data = (chunks / manifest.id / shard.file).read_bytes()
+            if shard.encoding == "br":
                 data = brotli.decompress(data)
-            if hashlib.sha256(data).hexdigest() != shard["sha256"]:
+            if hashlib.sha256(data).hexdigest() != shard.sha256:
                 partial.unlink()
-                raise EngineError(f"shard {shard['file']} of {manifest['id']} does not match its sha256")
+                raise EngineError(f"shard {shard.file} of {manifest.id} does not match its sha256")
             whole.update(data)
             out.write(data)
-    if whole.hexdigest() != manifest["gguf"]["sha256"]:
+    if whole.hexdigest() != manifest.gguf.sha256:
         partial.unlink()
-        raise EngineError(f"reassembled {manifest['id']} does not match the manifest's sha256")
+        raise EngineError(f"reassembled {manifest.id} does not match the manifest's sha256")
     partial.replace(target)
     return target
 
@@ -52,15 +53,15 @@ def model_resolve(model: str, chunks: Path) -> Path:
     manifest = manifest_get(chunks, model)
     if manifest is None:
         raise EngineError(f"{model!r} is neither a GGUF file nor a model packed in {chunks}")
-    source = MODELS_DIR / manifest["gguf"].get("file", "")
-    if source.is_file() and source.stat().st_size == manifest["gguf"]["size"]:
+    source = MODELS_DIR / manifest.gguf.file
+    if source.is_file() and source.stat().st_size == manifest.gguf.size:
         return source
-    cached = REASSEMBLED_DIR / f"{manifest['id']}.gguf"
+    cached = REASSEMBLED_DIR / f"{manifest.id}.gguf"
     stamp = cached.with_name(cached.name + ".sha256")
-    if cached.is_file() and stamp.is_file() and stamp.read_text() == manifest["gguf"]["sha256"]:
+    if cached.is_file() and stamp.is_file() and stamp.read_text() == manifest.gguf.sha256:
         return cached
     gguf_reassemble(chunks, manifest, cached)
-    stamp.write_text(manifest["gguf"]["sha256"])
+    stamp.write_text(manifest.gguf.sha256)
     return cached
 
 

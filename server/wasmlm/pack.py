@@ -15,17 +15,13 @@ from pathlib import Path
 
 import brotli
 
+from .defaults import BROTLI_QUALITY, DEFAULT_SHARD_SIZE
 from .ggufinfo import GGUFError, model_facts, reader_open, tensor_starts
+from .manifest import MODEL_ID, manifest_parse
 from .prompt import probes_render
 
-# Measured (README, "Packing"): fetching all of SmolLM2 over loopback stops getting faster at 4 MiB
-# (26 + 63 shards for the two defaults); larger shards only coarsen progress, parallel fetches and retries.
-DEFAULT_SHARD_SIZE = 4 << 20
-# Quality 5 compresses quantized weights as well as 9 (ratio 0.955) at ~100 MB/s; 11 gains 1.5% at 0.5 MB/s.
-BROTLI_QUALITY = 5
 MIN_SAVING = 0.03
 PIECE_ALIGN = 4096
-MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
 
 class PackError(ValueError):
@@ -153,6 +149,7 @@ def pack(gguf_path: Path, chunks_dir: Path, model_id: str | None = None, name: s
             "shards": shards,
         }
         manifest["template_probes"] = probes_render(manifest)
+        manifest_parse(manifest, model_id)   # what the server would refuse is never written
         manifest_write(tmp / "manifest.json", manifest)
         dir_replace(tmp, chunks_dir / model_id)
     except BaseException:

@@ -1,5 +1,5 @@
-"""Manifests (wasmlm/catalog.py): every well-formed one is accepted, and every damaged one is refused,
-with Hypothesis building both; then the real app serves nothing from a refused manifest."""
+"""Manifests (wasmlm/manifest.py, served by wasmlm/catalog.py): every well-formed one is accepted, and every
+damaged one is refused, with Hypothesis building both; then the real app serves nothing from a refused manifest."""
 import copy
 import hashlib
 import json
@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 
-from wasmlm.catalog import ManifestError, manifest_check, manifest_get
+from wasmlm.catalog import manifest_get
+from wasmlm.manifest import ManifestError, manifest_parse
 from wasmlm.main import app_create
 from wasmlm.settings import ROOT, Settings
 
@@ -78,7 +79,7 @@ DAMAGES = {
 @given(manifests())
 @settings(max_examples=300, deadline=None)
 def test_well_formed_manifests_are_accepted(manifest):
-    manifest_check(manifest, MODEL)
+    manifest_parse(manifest, MODEL)
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -87,7 +88,7 @@ def test_well_formed_manifests_are_accepted(manifest):
 def test_names_outside_the_folder_are_refused(name, manifest, index):
     manifest["shards"][index % len(manifest["shards"])]["file"] = name
     with pytest.raises(ManifestError):
-        manifest_check(manifest, MODEL)
+        manifest_parse(manifest, MODEL)
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
@@ -96,7 +97,7 @@ def test_names_outside_the_folder_are_refused(name, manifest, index):
 def test_damaged_manifests_are_refused(damage, manifest, index):
     DAMAGES[damage](manifest, index % len(manifest["shards"]))
     with pytest.raises(ManifestError):
-        manifest_check(manifest, MODEL)
+        manifest_parse(manifest, MODEL)
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
@@ -105,7 +106,7 @@ def test_damaged_manifests_are_refused(damage, manifest, index):
 @settings(max_examples=300, deadline=None)
 def test_any_json_is_accepted_or_refused_cleanly(value):
     try:
-        manifest_check(value, MODEL)
+        manifest_parse(value, MODEL)
     except ManifestError:
         pass
 
@@ -113,7 +114,7 @@ def test_any_json_is_accepted_or_refused_cleanly(value):
 def test_the_packed_models_pass(chunks):
     for folder in chunks.iterdir():
         if (folder / "manifest.json").is_file():
-            manifest_check(json.loads((folder / "manifest.json").read_text()), folder.name)
+            manifest_parse(json.loads((folder / "manifest.json").read_text()), folder.name)
 
 
 @pytest.fixture

@@ -65,3 +65,13 @@ def test_prompt_errors_are_clear(chunks, model, messages, message):
     r = subprocess.run([sys.executable, "-m", "wasmlm.cli", "prompt", model, messages, "--chunks", str(chunks)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+def test_serve_starts_without_the_packer(tmp_path):
+    """`wasmlm serve` up to where uvicorn would run: the app is built without numpy, gguf or the packer."""
+    code = ("import sys, uvicorn; uvicorn.run = lambda *a, **k: None; from wasmlm.cli import main; "
+            f"main(['serve', '--chunks', {str(tmp_path)!r}]); "
+            "print(sorted(m for m in ('numpy', 'gguf', 'wasmlm.pack', 'wasmlm.ggufinfo') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", r.stdout

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from wasmlm.engine_cli import EngineError, gguf_reassemble, model_resolve
+from wasmlm.manifest import Manifest
 from wasmlm.settings import NATIVE_CLI
 
 SMOLLM2 = "smollm2-135m-instruct-q4_1"
@@ -17,7 +18,7 @@ def wasmlm(*args):
 
 
 def test_reassembled_gguf_is_the_original(chunks, tmp_path, model_path):
-    manifest = json.loads((chunks / SMOLLM2 / "manifest.json").read_text())
+    manifest = Manifest.model_validate_json((chunks / SMOLLM2 / "manifest.json").read_text())
     out = gguf_reassemble(chunks, manifest, tmp_path / "x.gguf")
     assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(model_path(SMOLLM2).read_bytes()).hexdigest()
 
@@ -25,8 +26,8 @@ def test_reassembled_gguf_is_the_original(chunks, tmp_path, model_path):
 def test_corrupt_shard_is_refused(chunks, tmp_path):
     copy = tmp_path / "chunks" / SMOLLM2
     copy.mkdir(parents=True)
-    manifest = json.loads((chunks / SMOLLM2 / "manifest.json").read_text())
-    manifest["shards"] = manifest["shards"][:2]
+    manifest = Manifest.model_validate_json((chunks / SMOLLM2 / "manifest.json").read_text())
+    manifest.shards = manifest.shards[:2]
     (copy / "000.bin").write_bytes((chunks / SMOLLM2 / "000.bin").read_bytes())
     (copy / "001.bin").write_bytes((chunks / SMOLLM2 / "000.bin").read_bytes())
     with pytest.raises(EngineError, match="001.bin"):

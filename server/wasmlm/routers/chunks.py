@@ -6,22 +6,23 @@ the engine's memory. Their names are not content-addressed, so caches revalidate
 """
 from fastapi import APIRouter, HTTPException, Request
 
-from ..catalog import manifest_get, shard_find
+from ..catalog import manifest_get
 from ..files import file_response
+from .deps import SettingsDep
 
 router = APIRouter()
 
 
 @router.api_route("/chunks/{model_id}/{name}", methods=["GET", "HEAD"])
-async def chunk_get(request: Request, model_id: str, name: str):
-    chunks = request.app.state.settings.chunks
+async def chunk_get(request: Request, settings: SettingsDep, model_id: str, name: str):
+    chunks = settings.chunks
     manifest = manifest_get(chunks, model_id)
     if manifest is None:
         raise HTTPException(404, "not found")
     if name == "manifest.json":
         return file_response(request, chunks / model_id / name, "application/json", "no-cache")
-    shard = shard_find(manifest, name)
+    shard = manifest.shard_find(name)
     if shard is None:
         raise HTTPException(404, "not found")
     return file_response(request, chunks / model_id / name, "application/octet-stream", "no-cache",
-                         sha256=shard["encoded_sha256"])
+                         sha256=shard.encoded_sha256)

@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from ..filehash import file_sha256
 from ..files import file_response
 from ..settings import Settings
+from .deps import SettingsDep
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -41,33 +42,32 @@ def engine_urls(settings: Settings) -> dict[str, str]:
 
 
 @router.get("/")
-def index(request: Request):
-    settings: Settings = request.app.state.settings
+def index(request: Request, settings: SettingsDep):
     return templates.TemplateResponse(request, "index.html", {"engine_files": engine_urls(settings)},
                                       headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/api/engine")
-def engine_list(request: Request) -> dict[str, str]:
-    return engine_urls(request.app.state.settings)
+def engine_list(settings: SettingsDep) -> dict[str, str]:
+    return engine_urls(settings)
 
 
 @router.api_route("/static/{relative:path}", methods=["GET", "HEAD"])
-def static_get(request: Request, relative: str):
-    path = file_under(request.app.state.settings.static, relative)
+def static_get(request: Request, settings: SettingsDep, relative: str):
+    path = file_under(settings.static, relative)
     return file_response(request, path, MEDIA_TYPES[path.suffix], "no-cache")
 
 
 @router.api_route("/sw.js", methods=["GET", "HEAD"])
-def service_worker_get(request: Request):
+def service_worker_get(request: Request, settings: SettingsDep):
     """The service worker lives in static/ but is served from the root, so that its scope is the whole site."""
-    path = file_under(request.app.state.settings.static, "sw.js")
+    path = file_under(settings.static, "sw.js")
     return file_response(request, path, MEDIA_TYPES[path.suffix], "no-cache")
 
 
 @router.api_route("/vendor/{package}/{relative:path}", methods=["GET", "HEAD"])
-def vendor_get(request: Request, package: str, relative: str):
-    root = request.app.state.settings.vendor.get(package)
+def vendor_get(request: Request, settings: SettingsDep, package: str, relative: str):
+    root = settings.vendor.get(package)
     if root is None:
         raise HTTPException(404, "not found")
     path = file_under(root, relative)
@@ -75,8 +75,8 @@ def vendor_get(request: Request, package: str, relative: str):
 
 
 @router.api_route("/build/wasm/{name}", methods=["GET", "HEAD"])
-def engine_get(request: Request, name: str):
-    engine_dir = request.app.state.settings.engine
+def engine_get(request: Request, settings: SettingsDep, name: str):
+    engine_dir = settings.engine
     m = _HASHED.match(name)
     if m:
         path = file_under(engine_dir, m["stem"] + m["ext"])

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ..catalog import manifest_get
 from ..telemetry import MAX_BODY, Report
+from .deps import SettingsDep
 
 router = APIRouter(prefix="/api")
 
@@ -34,7 +35,7 @@ async def body_read(request: Request) -> bytes:
 
 
 @router.post("/telemetry", status_code=204)
-async def telemetry_post(request: Request) -> Response:
+async def telemetry_post(request: Request, settings: SettingsDep) -> Response:
     client = request.client.host if request.client else "unknown"
     wait = request.app.state.telemetry_limiter.allow(client)
     if wait:
@@ -48,7 +49,6 @@ async def telemetry_post(request: Request) -> Response:
         report = Report.model_validate(data)
     except ValidationError as e:
         refuse(request, 422, "invalid", [{"loc": err["loc"], "msg": err["msg"]} for err in e.errors()])
-    settings = request.app.state.settings
     if manifest_get(settings.chunks, report.model) is None:
         refuse(request, 422, "invalid", "unknown model")
     if not (settings.engine / f"wasmlm-{report.build}.wasm").is_file():
