@@ -26,6 +26,13 @@ def view_wait(driver: Driver, done_js: str, timeout_s: float, what: str) -> dict
         time.sleep(0.25)
 
 
+def state_wait(driver: Driver, *states: str, timeout_s: float = 180) -> str:
+    """Waits until the page's state is one of `states`; an error on the page ends the wait early unless
+    "error" is among them. Returns the state."""
+    done = " || ".join(f"view.state === {json.dumps(state)}" for state in states)
+    return view_wait(driver, done, timeout_s, f"waiting for {' or '.join(states)}")["state"]
+
+
 def model_open(driver: Driver, base_url: str, model_id: str, timeout_s: float = 180,
                threads: int | None = None, query: str = "") -> dict[str, Any]:
     """Opens the page on `model_id` (with ?threads=N where given, else the page picks; `query`, e.g.

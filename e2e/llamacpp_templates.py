@@ -5,7 +5,7 @@ wasm/third_party/llama-vocab/templates/ (ignored, never committed)."""
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parent
 FETCH = ROOT / "wasm" / "fetch_llama_vocab.sh"
 TEMPLATES = ROOT / "wasm" / "third_party" / "llama-vocab" / "templates"
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fetches llama.cpp's tokenizer test suite (vocabulary-only GGUF files with .inp strings and the
 # .out ids llama.cpp gives them) and its test set of chat templates (templates/*.jinja, for
-# tests/browser/test_templates_llamacpp.py) from the pinned llama-cpp-python sdist on PyPI into
+# e2e/tests/test_templates_llamacpp.py) from the pinned llama-cpp-python sdist on PyPI into
 # wasm/third_party/llama-vocab/. Third-party files are never committed: the test build runs this
 # when the folder is missing. A local copy may be given with LLAMA_CPP_SDIST=/path/llama_cpp_python-0.3.36.tar.gz.
 set -eu

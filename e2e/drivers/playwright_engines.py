@@ -69,6 +69,26 @@ class PlaywrightDriver:
         tab._page.on("console", self._console_add)
         return tab
 
+    def context_new(self, **options) -> "PlaywrightDriver":
+        """A tab in a new context of this browser: storage of its own (shard cache, service worker) and its
+        own console lines; `options` as Playwright's new_context(), e.g. viewport. tab_close() ends it."""
+        tab = object.__new__(PlaywrightDriver)
+        tab.__dict__.update(self.__dict__)
+        tab._lines = []
+        tab._page = self._browser.new_context(**options).new_page()
+        tab._page.on("console", tab._console_add)
+        tab._page.on("pageerror", lambda e: tab._lines.append(f"[pageerror] {e}"))
+        return tab
+
+    @property
+    def page(self):
+        """The Playwright page, for what only Playwright offers (routing requests, key presses, screenshots):
+        tests that use it run in Chromium only."""
+        return self._page
+
+    def tab_close(self) -> None:
+        self._page.context.close()
+
     def evaluate(self, js: str, timeout_s: float = 60) -> Any:
         self._page.set_default_timeout(timeout_s * 1000)
         try:

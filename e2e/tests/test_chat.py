@@ -47,6 +47,8 @@ def test_reply_streams_with_statistics(first_reply):
     assert last["ttft_ms"] > 0 and last["prompt_tps"] > 0
     assert last["gen_tps"] is None or last["gen_tps"] > 0
     assert first_reply["stats"]["tokens"]["generated"] >= last["generated_tokens"]
+    assert last["reused_tokens"] == 0 and last["evaluated_tokens"] == last["prompt_tokens"]
+    assert last["engine"]["tokens"]["prompt"] == last["evaluated_tokens"]   # the engine's own counter
 
 
 def test_second_turn_reuses_the_cache(browser, first_reply):
@@ -57,6 +59,11 @@ def test_second_turn_reuses_the_cache(browser, first_reply):
     assert answer["last"]["prompt_tokens"] > first["prompt_tokens"] + first["generated_tokens"]
     assert answer["last"]["reused_tokens"] >= first["prompt_tokens"]
     assert answer["last"]["evaluated_tokens"] < answer["last"]["prompt_tokens"] - first["prompt_tokens"]
+    second = answer["last"]
+    assert second["evaluated_tokens"] == second["prompt_tokens"] - second["reused_tokens"]
+    assert second["engine"]["tokens"]["prompt"] == second["evaluated_tokens"]
+    shown = browser.evaluate("document.querySelector('#stats').innerText")
+    assert f"{second['evaluated_tokens']} new, {second['reused_tokens']} reused" in shown, shown
 
 
 def test_no_request_carries_the_conversation(browser, loaded, recorder):

@@ -1,53 +1,47 @@
-"""The page without the server: once the model is loaded, turns, New chat and settings need nothing from it;
-with the service worker (static/sw.js) and the shard cache warm, a reload with the server down reaches
-"ready" and answers; when the server is back, the page and its modules come from it again."""
+"""The page without the server, in Chromium: once the model is loaded, turns, New chat and settings need
+nothing from it; with the service worker (static/sw.js) and the shard cache warm, a reload with the server
+down reaches "ready" and answers; when the server is back, the page and its modules come from it again."""
 import json
 
-from chat_harness import SMOLLM2_ID, ChatPage, Server, reply_wait
+from e2e.chatpage import message_send, settings_set, state_wait
+from wasmlm.defaults import DEFAULT_MODEL_ID
+from wasmlm.localserve import LocalServer
 
 
-def test_turns_and_reload_without_the_server(browser, chunks_dir, tmp_path):
-    server = Server(chunks_dir, log_dir=tmp_path).start()
-    chat = ChatPage(browser, server)
+def test_turns_and_reload_without_the_server(tab, wasmlm_server, tmp_path):
+    chunks_dir = wasmlm_server.chunks_dir
+    server = LocalServer(chunks_dir, log_dir=tmp_path).start()
     try:
-        chat.open().ready()
-        assert chat.page.evaluate("Promise.race([navigator.serviceWorker.ready.then((r) => !!r.active),"
-                                  " new Promise((r) => setTimeout(() => r(false), 15000))])"), "no service worker"
-        chat.settings(temperature=0, **{"max-tokens": 12})
-        chat.send("Hello!")
-        reply_wait(chat, 0)
+        tab.open(f"{server.url}/")     # the bare URL: the one the service worker keeps
+        state_wait(tab, "ready")
+        assert tab.evaluate("Promise.race([navigator.serviceWorker.ready.then((r) => !!r.active),"
+                            " new Promise((r) => setTimeout(() => r(false), 15000))])", timeout_s=30), "no service worker"
+        settings_set(tab, temperature=0, max_tokens=12)
+        message_send(tab, "Hello!")
 
         server.stop()
-        chat.send("What is the capital of France?")
-        reply_wait(chat, 1)
-        assert "Paris" in chat.hook("messages")[-1]["content"]
-        chat.settings(temperature=0.5, seed=7)
-        chat.send("And of Italy?")
-        reply_wait(chat, 2)
-        assert chat.hook("last")["reused_tokens"] > 0
-        chat.page.click("#new-chat")
-        chat.send("Say hello.")
-        reply_wait(chat, 3)
-        assert len(chat.hook("messages")) == 2 and chat.hook("error") is None
+        assert "Paris" in message_send(tab, "What is the capital of France?")["reply"]["content"]
+        settings_set(tab, temperature=0.5, seed=7)
+        assert message_send(tab, "And of Italy?")["last"]["reused_tokens"] > 0
+        tab.page.click("#new-chat")
+        message_send(tab, "Say hello.")
+        assert len(tab.evaluate("wasmlm.messages")) == 2 and tab.evaluate("wasmlm.error") is None
 
-        chat.page.reload()
-        chat.ready()
-        n_shards = len(json.loads((chunks_dir / SMOLLM2_ID / "manifest.json").read_text())["shards"])
-        load = chat.hook("load")
+        tab.page.reload()
+        state_wait(tab, "ready")
+        n_shards = len(json.loads((chunks_dir / DEFAULT_MODEL_ID / "manifest.json").read_text())["shards"])
+        load = tab.evaluate("wasmlm.load")
         assert load["from_cache"] == n_shards and load["from_network"] == 0
-        chat.settings(temperature=0, **{"max-tokens": 12})
-        chat.send("What is the capital of France?")
-        reply_wait(chat, 0)
-        assert "Paris" in chat.hook("messages")[-1]["content"]
+        settings_set(tab, temperature=0, max_tokens=12)
+        assert "Paris" in message_send(tab, "What is the capital of France?")["reply"]["content"]
 
         # The server is back: the page and its modules are asked from it first (a new content hash wins).
         back_logs = tmp_path / "back"
         back_logs.mkdir()
-        server = Server(chunks_dir, port=server.port, log_dir=back_logs).start()
-        chat.page.reload()
-        chat.ready()
+        server = LocalServer(chunks_dir, port=server.port, log_dir=back_logs).start()
+        tab.page.reload()
+        state_wait(tab, "ready")
         log = server.log_path.read_text()
         assert '"GET / HTTP' in log and '"GET /static/wasmlm.js HTTP' in log, log[-2000:]
     finally:
-        chat.close()
         server.stop()

@@ -3,7 +3,7 @@
 their reason below and in docs/privacy.md, and the list is checked to be exact."""
 import pytest
 
-from llamacpp_templates import templates_get
+from e2e.llamacpp_templates import templates_get
 from wasmlm.prompt import PROBES, PromptError, prompt_render
 
 BOS, EOS = "<s>", "</s>"
@@ -42,12 +42,12 @@ def templates():
 
 
 @pytest.fixture(scope="module")
-def page(browser, server):
-    context = browser.new_context()
-    p = context.new_page()
-    p.goto(f"{server.url}/static/examples/index.html?model=none")   # a page of the site; no model is needed
-    yield p
-    context.close()
+def page(chromium, wasmlm_server):
+    """A page of the site in Chromium (no model is needed); its Playwright page takes the cases as an argument."""
+    tab = chromium.context_new()
+    tab.open(f"{wasmlm_server.url}/static/examples/index.html?model=none")
+    yield tab.page
+    tab.tab_close()
 
 
 def jinja2_render(manifest, probe):
