@@ -1,14 +1,17 @@
-"""`wasmlm serve` as a subprocess on a free loopback port, waited for until it answers: for `wasmlm loadtest`,
-the end-to-end tests and the benchmark (one home for starting, waiting and stopping a local process)."""
+"""`wasmlm serve` as a subprocess on a free loopback port, waited for until it answers (for `wasmlm loadtest`,
+the end-to-end tests and the benchmark), and any ASGI app in a thread of this process (the tests' pages,
+proxies and app): one home for starting, waiting for and stopping a local server."""
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from .settings import ROOT, Settings
 
@@ -99,3 +102,27 @@ class LocalServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class AppThread:
+    """An ASGI app under uvicorn in a daemon thread of this process, on 127.0.0.1 (a free port unless given),
+    as a context manager; `name` says what failed to start."""
+
+    def __init__(self, app, name: str, port: int | None = None):
+        self.name = name
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"{self.name} did not start on port {self.port}")
+            self._thread.join(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)

@@ -1,14 +1,12 @@
 """Shared fixtures: both real models packed once per session, and the real server on a loopback port."""
 import os
-import threading
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from wasmlm.defaults import DEFAULT_MODELS, gguf_path
-from wasmlm.localserve import free_port
+from wasmlm.localserve import AppThread, free_port
 from wasmlm.main import app_create
 from wasmlm.pack import pack
 from wasmlm.settings import ROOT, Settings
@@ -49,16 +47,8 @@ def engine_dir(tmp_path_factory) -> Path:
 def server(chunks, engine_dir) -> str:
     """Base URL of the real app under uvicorn, in a thread, for the whole session."""
     settings = Settings(host="127.0.0.1", port=free_port(), chunks=chunks, static=ROOT / "static", engine=engine_dir)
-    config = uvicorn.Config(app_create(settings), host=settings.host, port=settings.port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        thread.join(0.05)
-    yield f"http://{settings.host}:{settings.port}"
-    srv.should_exit = True
-    thread.join(10)
+    with AppThread(app_create(settings), "the app", port=settings.port) as app:
+        yield app.url
 
 
 @pytest.fixture
