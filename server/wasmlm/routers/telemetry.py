@@ -11,47 +11,48 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 
 from ..catalog import manifest_get
-from ..telemetry import MAX_BODY, Report
-from .deps import SettingsDep
+from ..telemetry import MAX_BODY, Report, TelemetryMetrics
+from .deps import SettingsDep, TelemetryDep, TelemetryLimiterDep
 
 router = APIRouter(prefix="/api")
 
 
-def refuse(request: Request, status: int, reason: str, detail, headers: dict | None = None):
-    request.app.state.telemetry.rejected.labels(reason).inc()
+def refuse(telemetry: TelemetryMetrics, status: int, reason: str, detail, headers: dict | None = None):
+    telemetry.rejected.labels(reason).inc()
     raise HTTPException(status, detail, headers=headers)
 
 
-async def body_read(request: Request) -> bytes:
+async def body_read(request: Request, telemetry: TelemetryMetrics) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        refuse(request, 413, "too_large", f"a report is at most {MAX_BODY} bytes")
+        refuse(telemetry, 413, "too_large", f"a report is at most {MAX_BODY} bytes")
     body = b""
     async for block in request.stream():
         body += block
         if len(body) > MAX_BODY:
-            refuse(request, 413, "too_large", f"a report is at most {MAX_BODY} bytes")
+            refuse(telemetry, 413, "too_large", f"a report is at most {MAX_BODY} bytes")
     return body
 
 
 @router.post("/telemetry", status_code=204)
-async def telemetry_post(request: Request, settings: SettingsDep) -> Response:
+async def telemetry_post(request: Request, settings: SettingsDep, telemetry: TelemetryDep,
+                         limiter: TelemetryLimiterDep) -> Response:
     client = request.client.host if request.client else "unknown"
-    wait = request.app.state.telemetry_limiter.allow(client)
+    wait = limiter.allow(client)
     if wait:
-        refuse(request, 429, "rate_limited", "too many reports; try later", {"Retry-After": str(int(wait))})
-    body = await body_read(request)
+        refuse(telemetry, 429, "rate_limited", "too many reports; try later", {"Retry-After": str(int(wait))})
+    body = await body_read(request, telemetry)
     try:
         data = json.loads(body, parse_constant=lambda c: None)   # NaN/Infinity become null, then fail types
     except (ValueError, UnicodeDecodeError):
-        refuse(request, 400, "bad_json", "the body is not JSON")
+        refuse(telemetry, 400, "bad_json", "the body is not JSON")
     try:
         report = Report.model_validate(data)
     except ValidationError as e:
-        refuse(request, 422, "invalid", [{"loc": err["loc"], "msg": err["msg"]} for err in e.errors()])
+        refuse(telemetry, 422, "invalid", [{"loc": err["loc"], "msg": err["msg"]} for err in e.errors()])
     if manifest_get(settings.chunks, report.model) is None:
-        refuse(request, 422, "invalid", "unknown model")
+        refuse(telemetry, 422, "invalid", "unknown model")
     if not (settings.engine / f"wasmlm-{report.build}.wasm").is_file():
-        refuse(request, 422, "invalid", "unknown engine build")
-    request.app.state.telemetry.record(report)
+        refuse(telemetry, 422, "invalid", "unknown engine build")
+    telemetry.record(report)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
