@@ -8,23 +8,14 @@ from ..settings import Settings
 from ..telemetry import RateLimiter, TelemetryMetrics
 
 
-def settings_get(request: Request) -> Settings:
-    return request.app.state.settings
+def app_state(name: str):
+    """A dependency on the app's `state.<name>`."""
+    def state_get(request: Request):
+        return getattr(request.app.state, name)
+    return Depends(state_get)
 
 
-def metrics_get(request: Request) -> Metrics:
-    return request.app.state.metrics
-
-
-def telemetry_get(request: Request) -> TelemetryMetrics:
-    return request.app.state.telemetry
-
-
-def telemetry_limiter_get(request: Request) -> RateLimiter:
-    return request.app.state.telemetry_limiter
-
-
-SettingsDep = Annotated[Settings, Depends(settings_get)]
-MetricsDep = Annotated[Metrics, Depends(metrics_get)]
-TelemetryDep = Annotated[TelemetryMetrics, Depends(telemetry_get)]
-TelemetryLimiterDep = Annotated[RateLimiter, Depends(telemetry_limiter_get)]
+SettingsDep = Annotated[Settings, app_state("settings")]
+MetricsDep = Annotated[Metrics, app_state("metrics")]
+TelemetryDep = Annotated[TelemetryMetrics, app_state("telemetry")]
+TelemetryLimiterDep = Annotated[RateLimiter, app_state("telemetry_limiter")]
