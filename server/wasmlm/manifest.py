@@ -22,8 +22,12 @@ class ManifestError(ValueError):
     """The manifest is not one the server will serve from; the message says which field is wrong."""
 
 
-class Shard(BaseModel):
+class ManifestPart(BaseModel):
+    """Strict JSON types; fields not named here are kept as they are."""
     model_config = ConfigDict(strict=True, extra="allow")
+
+
+class Shard(ManifestPart):
     index: Count
     file: str = Field(pattern=SHARD_FILE)
     offset: Count
@@ -34,15 +38,13 @@ class Shard(BaseModel):
     encoded_sha256: str = Field(pattern=SHA256)
 
 
-class GgufSource(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class GgufSource(ManifestPart):
     size: Count
     sha256: str = Field(pattern=SHA256)
     file: str = ""
 
 
-class Manifest(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class Manifest(ManifestPart):
     format: Literal[1]
     id: str
     name: str
