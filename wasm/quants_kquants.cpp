@@ -56,6 +56,27 @@ static inline v128_t q3_K_biased(const block_q3_K* b, int g) {
     return wasm_v128_or(q2_bits(b->qs, g), bit_at(wasm_v128_load(b->hmask + 16 * (g % 2)), g / 2, 2));
 }
 
+// Q3_K's 16 signed scales (q3_K_scale) at once, as int16 in sc16[0] (0..7) and sc16[1] (8..15) and
+// in sc[16]: sixteen scalar decodes cost Q3_K's decode a third of its time.
+static inline void q3_K_scales(const block_q3_K* b, v128_t sc16[2], int16_t sc[16]) {
+    uint8_t raw[16] = {0};
+    memcpy(raw, b->scales, 12);
+    const v128_t v = wasm_v128_load(raw);
+    const v128_t upper8 = wasm_i64x2_make(0, -1);  // lanes 8..15
+    const v128_t l = wasm_i8x16_shuffle(v, v, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+    const v128_t lo = wasm_v128_and(wasm_v128_bitselect(wasm_u8x16_shr(l, 4), l, upper8), wasm_i8x16_splat(0x0F));
+    const v128_t h = wasm_i8x16_shuffle(v, v, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11);
+    v128_t hi = wasm_v128_bitselect(wasm_u8x16_shr(h, 2), h, wasm_i32x4_make(0, -1, 0, 0));
+    hi = wasm_v128_bitselect(wasm_u8x16_shr(h, 4), hi, wasm_i32x4_make(0, 0, -1, 0));
+    hi = wasm_v128_bitselect(wasm_u8x16_shr(h, 6), hi, wasm_i32x4_make(0, 0, 0, -1));
+    hi = wasm_i8x16_shl(wasm_v128_and(hi, wasm_i8x16_splat(3)), 4);
+    const v128_t s8 = wasm_i8x16_sub(wasm_v128_or(lo, hi), wasm_i8x16_splat(32));
+    sc16[0] = wasm_i16x8_extend_low_i8x16(s8);
+    sc16[1] = wasm_i16x8_extend_high_i8x16(s8);
+    wasm_v128_store(sc, sc16[0]);
+    wasm_v128_store(sc + 8, sc16[1]);
+}
+
 // Q5_K's values of group j (32 values, 0..31) as two halves of 16.
 static inline void q5_K_values(const block_q5_K* b, int j, v128_t* lo, v128_t* hi) {
     const v128_t v0 = wasm_v128_load(b->qs + 32 * (j / 2)), v1 = wasm_v128_load(b->qs + 32 * (j / 2) + 16);
@@ -91,6 +112,50 @@ static inline v128_t iq4_xs_isum(const block_iq4_xs* w, const act_q8K* x) {
                                                    dot16_scaled(hi, wasm_v128_load(x->qs + 32 * ib + 16), sc)));
     }
     return isum;
+}
+
+// A k-quant block unpacked for prompts as int16 weights with the sub-block scale folded in
+// (|q * sc| <= 945 for Q4_K, <= 4064 for Q6_K and IQ4_XS: every pairwise product sum fits an i32
+// lane); each token of the tile then costs only widening its activations and i32x4.dot_i16x8.
+// The simd build's k-quant prompts, and IQ4_XS's in the relaxed builds too (its signed values
+// cannot be the relaxed dot's unsigned side).
+struct kq_widened {
+    v128_t w[QK_K / 8];  // values 8k..8k+7 in w[k]
+    v128_t m[2];         // Q4_K, Q5_K, Q2_K: the min of each 16 values' sub-block, for bsums; else zero
+    float d, dmin;
+};
+
+// 16 bytes of values in [0, 255], less `bias`, times a sub-block scale, as 2 x 8 int16: widened
+// unsigned and the bias taken off in 16 bits (as unpack_values in quants_legacy.cpp, for V8).
+static inline void kq_scaled(v128_t q, int16_t bias, int scale, v128_t* out) {
+    const v128_t s = wasm_i16x8_splat((int16_t)scale), b = wasm_i16x8_splat(bias);
+    out[0] = wasm_i16x8_mul(wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(q), b), s);
+    out[1] = wasm_i16x8_mul(wasm_i16x8_sub(wasm_u16x8_extend_high_u8x16(q), b), s);
+}
+
+static inline v128_t widened_isum(const kq_widened* u, const act_q8K* x) {
+    v128_t isum = wasm_i32x4_splat(0);
+    for (int k = 0; k < QK_K / 16; k++) {
+        const v128_t xv = wasm_v128_load(x->qs + 16 * k);
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k], wasm_i16x8_extend_low_i8x16(xv)));
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k + 1], wasm_i16x8_extend_high_i8x16(xv)));
+    }
+    return isum;
+}
+
+// IQ4_XS: the values + 128 (1..241) widened unsigned, less 128, times the scale (|.| <= 127 * 32).
+static inline void iq4_xs_unpack(const block_iq4_xs* b, kq_widened* u) {
+    const v128_t table = wasm_i8x16_add(wasm_v128_load(k_iq4nl_values), wasm_i8x16_splat((int8_t)-128));
+    for (int ib = 0; ib < QK_K / 32; ib++) {
+        v128_t lo, hi;
+        iq4_xs_values(b, ib, table, &lo, &hi);
+        const int sc = iq4_xs_scale(b, ib);
+        kq_scaled(lo, 128, sc, u->w + 4 * ib);
+        kq_scaled(hi, 128, sc, u->w + 4 * ib + 2);
+    }
+    u->m[0] = u->m[1] = wasm_i16x8_splat(0);
+    u->d = f16_to_f32(b->d);
+    u->dmin = 0.0f;
 }
 
 #if defined(__wasm_relaxed_simd__)
@@ -209,13 +274,6 @@ static inline void q6_K_unpack(const block_q6_K* b, kq_unpacked* u) {
     u->dmin = 0.0f;
 }
 
-// Q3_K's 16 scales as int16, 8 and 8 (for kq_offsets).
-static inline v128_t q3_K_scales16(const block_q3_K* b, int half) {
-    int16_t sc[8];
-    for (int g = 0; g < 8; g++) sc[g] = (int16_t)q3_K_scale(b->scales, 8 * half + g);
-    return wasm_v128_load(sc);
-}
-
 // Q5_K, Q2_K, Q3_K as Q4_K and Q6_K: their unsigned values (0..31, 0..3, 0..7) the relaxed dot's
 // 0..127 side; Q3_K's -4 comes off as Q6_K's -32 does.
 static inline v128_t q5_K_isum(const block_q5_K* w, const act_q8K* x) {
@@ -238,9 +296,14 @@ static inline v128_t q2_K_isum(const block_q2_K* w, const act_q8K* x) {
 }
 
 static inline v128_t q3_K_isum(const block_q3_K* w, const act_q8K* x) {
-    v128_t isum = wasm_i32x4_sub(wasm_i32x4_splat(0), kq_offsets<2>(q3_K_scales16(w, 0), q3_K_scales16(w, 1), x));
-    for (int g = 0; g < QK_K / 16; g++)
-        isum = wasm_i32x4_add(isum, q6_K_group(q3_K_biased(w, g), x->qs + 16 * g, q3_K_scale(w->scales, g)));
+    v128_t sc16[2];
+    int16_t sc[16];
+    q3_K_scales(w, sc16, sc);
+    v128_t isum = wasm_i32x4_sub(wasm_i32x4_splat(0), kq_offsets<2>(sc16[0], sc16[1], x));
+    for (int g = 0; g < QK_K / 16; g++) {
+        const v128_t p = rdot(wasm_v128_load(x->qs + 16 * g), q3_K_biased(w, g));
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(p, wasm_v128_load16_splat(&sc[g])));
+    }
     return isum;
 }
 
@@ -270,12 +333,8 @@ static inline void q2_K_unpack(const block_q2_K* b, kq_unpacked* u) {
 }
 
 static inline void q3_K_unpack(const block_q3_K* b, kq_unpacked* u) {
-    for (int g = 0; g < QK_K / 16; g++) {
-        u->q[g] = q3_K_biased(b, g);
-        u->sc[g] = (int16_t)q3_K_scale(b->scales, g);
-    }
-    u->sc16[0] = q3_K_scales16(b, 0);
-    u->sc16[1] = q3_K_scales16(b, 1);
+    q3_K_scales(b, u->sc16, u->sc);
+    for (int g = 0; g < QK_K / 16; g++) u->q[g] = q3_K_biased(b, g);
     u->m[0] = u->m[1] = wasm_i16x8_splat(0);
     u->d = f16_to_f32(b->d);
     u->dmin = 0.0f;
@@ -334,23 +393,9 @@ static inline v128_t q6_K_isum(const block_q6_K* w, const act_q8K* x) {
 }
 
 // Prompts: a block is unpacked once per row into int16 weights with the sub-block scale folded
-// in (|q * sc| <= 945 for Q4_K, <= 4064 for Q6_K: every pairwise product sum fits an i32
-// lane), then each token of the tile costs only widening its activations and i32x4.dot_i16x8.
-// Unpacking costs as much as a dot, so paying it once per tile rather than once per token is
-// what makes the k-quants' prompt speed.
-struct kq_unpacked {
-    v128_t w[QK_K / 8];  // values 8k..8k+7 in w[k]
-    v128_t m[2];         // Q4_K: the min of each 16 values' sub-block, for bsums; Q6_K: zero
-    float d, dmin;
-};
-
-// 16 bytes of values in [0, 63], less `bias`, times a sub-block scale, as 2 x 8 int16: widened
-// unsigned and the bias taken off in 16 bits (as unpack_values in quants_legacy.cpp, for V8).
-static inline void kq_scaled(v128_t q, int16_t bias, int scale, v128_t* out) {
-    const v128_t s = wasm_i16x8_splat((int16_t)scale), b = wasm_i16x8_splat(bias);
-    out[0] = wasm_i16x8_mul(wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(q), b), s);
-    out[1] = wasm_i16x8_mul(wasm_i16x8_sub(wasm_u16x8_extend_high_u8x16(q), b), s);
-}
+// in (kq_widened); unpacking costs as much as a dot, so paying it once per tile rather than once
+// per token is what makes the k-quants' prompt speed.
+typedef kq_widened kq_unpacked;
 
 static inline void q4_K_unpack(const block_q4_K* b, kq_unpacked* u) {
     int sc[8], m[8];
@@ -415,10 +460,15 @@ static inline v128_t q2_K_isum(const block_q2_K* w, const act_q8K* x) {
 
 static inline v128_t q3_K_isum(const block_q3_K* w, const act_q8K* x) {
     const v128_t k4 = wasm_i8x16_splat(4);
+    v128_t sc16[2];
+    int16_t sc[16];
+    q3_K_scales(w, sc16, sc);
     v128_t isum = wasm_i32x4_splat(0);
-    for (int g = 0; g < QK_K / 16; g++)
-        isum = wasm_i32x4_add(isum, dot16_scaled(wasm_i8x16_sub(q3_K_biased(w, g), k4), wasm_v128_load(x->qs + 16 * g),
-                                                 q3_K_scale(w->scales, g)));
+    for (int g = 0; g < QK_K / 16; g++) {
+        const v128_t a = wasm_i8x16_sub(q3_K_biased(w, g), k4), b = wasm_v128_load(x->qs + 16 * g);
+        const v128_t p = wasm_i16x8_add(wasm_i16x8_extmul_low_i8x16(a, b), wasm_i16x8_extmul_high_i8x16(a, b));
+        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(p, wasm_v128_load16_splat(&sc[g])));
+    }
     return isum;
 }
 
@@ -446,37 +496,17 @@ static inline void q2_K_unpack(const block_q2_K* b, kq_unpacked* u) {
 }
 
 static inline void q3_K_unpack(const block_q3_K* b, kq_unpacked* u) {
-    for (int g = 0; g < QK_K / 16; g++) kq_scaled(q3_K_biased(b, g), 4, q3_K_scale(b->scales, g), u->w + 2 * g);
-    u->m[0] = u->m[1] = wasm_i16x8_splat(0);
-    u->d = f16_to_f32(b->d);
-    u->dmin = 0.0f;
-}
-
-// IQ4_XS: the values + 128 (1..241) widened unsigned, less 128, times the scale (|.| <= 127 * 32).
-static inline void iq4_xs_unpack(const block_iq4_xs* b, kq_unpacked* u) {
-    const v128_t table = wasm_i8x16_add(wasm_v128_load(k_iq4nl_values), wasm_i8x16_splat((int8_t)-128));
-    for (int ib = 0; ib < QK_K / 32; ib++) {
-        v128_t lo, hi;
-        iq4_xs_values(b, ib, table, &lo, &hi);
-        const int sc = iq4_xs_scale(b, ib);
-        kq_scaled(lo, 128, sc, u->w + 4 * ib);
-        kq_scaled(hi, 128, sc, u->w + 4 * ib + 2);
-    }
+    v128_t sc16[2];
+    int16_t sc[16];
+    q3_K_scales(b, sc16, sc);
+    for (int g = 0; g < QK_K / 16; g++) kq_scaled(q3_K_biased(b, g), 4, sc[g], u->w + 2 * g);
     u->m[0] = u->m[1] = wasm_i16x8_splat(0);
     u->d = f16_to_f32(b->d);
     u->dmin = 0.0f;
 }
 
 template <int GROUP>
-static inline v128_t kq_isum(const kq_unpacked* u, const act_q8K* x) {
-    v128_t isum = wasm_i32x4_splat(0);
-    for (int k = 0; k < QK_K / 16; k++) {
-        const v128_t xv = wasm_v128_load(x->qs + 16 * k);
-        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k], wasm_i16x8_extend_low_i8x16(xv)));
-        isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(u->w[2 * k + 1], wasm_i16x8_extend_high_i8x16(xv)));
-    }
-    return isum;
-}
+static inline v128_t kq_isum(const kq_unpacked* u, const act_q8K* x) { return widened_isum(u, x); }
 #endif
 
 static inline float kq_extra(const kq_unpacked* u, const act_q8K* x) {
@@ -734,9 +764,13 @@ struct fmt_q3_K : kq_unpacking<16, 2> {
 #endif
 };
 
-// IQ4_XS: no relaxed dot (signed values); the relaxed builds' prompts run on packed blocks.
-#if defined(KQ_UNPACKS) && !defined(__wasm_relaxed_simd__)
-struct iq4_xs_unpacking : kq_unpacking<16> {};
+// IQ4_XS: no relaxed dot (signed values); every wasm build's prompts take the widened blocks.
+#if defined(__wasm_simd128__)
+struct iq4_xs_unpacking {
+    typedef kq_widened unpacked;
+    static inline v128_t isum_unpacked(const unpacked* u, const act_q8K* x) { return widened_isum(u, x); }
+    static inline float scale_unpacked(const unpacked* u, const act_q8K* x) { return u->d * x->d; }
+};
 #else
 struct iq4_xs_unpacking {};
 #endif
@@ -748,8 +782,8 @@ struct fmt_iq4_xs : iq4_xs_unpacking {
     enum { values = QK_K };
     static inline auto isum(const block* w, const act* x) { return iq4_xs_isum(w, x); }
     static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
-#if defined(KQ_UNPACKS) && !defined(__wasm_relaxed_simd__)
-    static inline void unpack(const block* w, kq_unpacked* u) { iq4_xs_unpack(w, u); }
+#if defined(__wasm_simd128__)
+    static inline void unpack(const block* w, kq_widened* u) { iq4_xs_unpack(w, u); }
 #endif
 };
 

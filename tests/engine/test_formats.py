@@ -28,6 +28,7 @@ import formats_reference
 import synthetic_gguf
 from conftest import run_json
 from test_layers import engine_states
+from test_malformed import check_error, part_offset, patch
 from wasmlm.fidelity import reference
 from wasmlm.fidelity.metrics import first_bad_layer, layer_errors
 
@@ -53,6 +54,18 @@ def test_layers_match_numpy(cli, tmp_path, fmt):
     errors = layer_errors(ours, ref.states)
     assert first_bad_layer(errors["rel_l2"], TOLERANCE) is None, errors["rel_l2"]
     assert min(errors["cosine"]) > 1 - TOLERANCE
+
+
+def test_unsupported_type_is_named(cli, tmp_path):
+    """A format still without kernels (IQ3_S: the size of Q3_K's blocks, so the file is otherwise
+    valid) is refused in one error line that names it and the tensor."""
+    path = synthetic_gguf.write_model(tmp_path / "q3_K.gguf", "llama", qtype=GGMLQuantizationType.Q3_K,
+                                      n_embd=formats_reference.WIDTH, n_ff=formats_reference.WIDTH)
+    tensor = next(t for t in GGUFReader(path).tensors if t.name == "blk.0.attn_k.weight")
+    iq3_s = int(GGMLQuantizationType.IQ3_S).to_bytes(4, "little")
+    path.write_bytes(patch(path.read_bytes(), part_offset(tensor.field, 4), iq3_s))
+    assert matrix_types(path) == {"Q3_K", "IQ3_S"}
+    assert check_error(cli, path, "blk.0.attn_k.weight has type IQ3_S, which is not supported") is None
 
 
 @pytest.fixture(scope="module")
