@@ -537,6 +537,84 @@ static inline __m256i q4_K_isum(const block_q4_K* w, const act_q8K* x) {
     return isum;
 }
 
+// Bit b of each byte of v as bit `to` (Q5_K's fifth bits, Q3_K's high bits); counts in registers.
+static inline __m256i bits_at(__m256i v, int b, int to) {
+    const __m256i one = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(b)), _mm256_set1_epi8(1));
+    return _mm256_sll_epi16(one, _mm_cvtsi32_si128(to));
+}
+
+// Q5_K: Q4_K's nibbles with the fifth bits; q <= 31 keeps maddubs below saturation.
+static inline __m256i q5_K_isum(const block_q5_K* w, const act_q8K* x) {
+    int sc[8], m[8];
+    q4_K_scales(w->scales, sc, m);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i qh = _mm256_loadu_si256((const __m256i*)w->qh);
+    __m256i isum = _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i*)(w->qs + 32 * j));
+        const __m256i q0 = _mm256_or_si256(_mm256_and_si256(v, low4), bits_at(qh, 2 * j, 4));
+        const __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), bits_at(qh, 2 * j + 1, 4));
+        const __m256i p0 = _mm256_maddubs_epi16(q0, _mm256_loadu_si256((const __m256i*)(x->qs + 64 * j)));
+        const __m256i p1 = _mm256_maddubs_epi16(q1, _mm256_loadu_si256((const __m256i*)(x->qs + 64 * j + 32)));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16((short)sc[2 * j])));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)sc[2 * j + 1])));
+    }
+    return isum;
+}
+
+// Q2_K and Q3_K: 32 values at a time are groups g (bytes 0..15) and g + 1 (16..31), g = 8h + 2s.
+static inline __m256i two_scales(int lo, int hi) { return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo)); }
+
+static inline __m256i q2_K_isum(const block_q2_K* w, const act_q8K* x) {
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256i isum = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i*)(w->qs + 32 * h));
+        for (int s = 0; s < 4; s++) {
+            const int g = 8 * h + 2 * s;
+            const __m256i v = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), three);
+            const __m256i p = _mm256_maddubs_epi16(v, _mm256_loadu_si256((const __m256i*)(x->qs + 16 * g)));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, two_scales(w->scales[g] & 0x0F, w->scales[g + 1] & 0x0F)));
+        }
+    }
+    return isum;
+}
+
+static inline __m256i q3_K_isum(const block_q3_K* w, const act_q8K* x) {
+    const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    const __m256i hm = _mm256_loadu_si256((const __m256i*)w->hmask);
+    __m256i isum = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i*)(w->qs + 32 * h));
+        for (int s = 0; s < 4; s++) {
+            const int g = 8 * h + 2 * s;
+            const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * s)), three),
+                                              bits_at(hm, 4 * h + s, 2));  // q + 4, in 0..7
+            const __m256i xv = _mm256_loadu_si256((const __m256i*)(x->qs + 16 * g));
+            const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(u, xv), _mm256_maddubs_epi16(four, xv));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, two_scales(q3_K_scale(w->scales, g), q3_K_scale(w->scales, g + 1))));
+        }
+    }
+    return isum;
+}
+
+// IQ4_XS: the table values are signed, so |w| times x with w's sign (as dot_i8 in quants_legacy.cpp);
+// pair sums |.| <= 2 * 127 * 127 stay below maddubs' saturation.
+static inline __m256i iq4_xs_isum(const block_iq4_xs* w, const act_q8K* x) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)k_iq4nl_values));
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    __m256i isum = _mm256_setzero_si256();
+    for (int ib = 0; ib < QK_K / 32; ib++) {
+        const __m128i v = _mm_loadu_si128((const __m128i*)(w->qs + 16 * ib));
+        const __m256i n = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), low4);
+        const __m256i q = _mm256_shuffle_epi8(table, n);
+        const __m256i xv = _mm256_loadu_si256((const __m256i*)(x->qs + 32 * ib));
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(xv, q));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p, _mm256_set1_epi16((short)iq4_xs_scale(w, ib))));
+    }
+    return isum;
+}
+
 static inline __m256i q6_K_isum(const block_q6_K* w, const act_q8K* x) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
     __m256i isum = _mm256_setzero_si256();
@@ -607,8 +685,8 @@ static inline int q6_K_isum(const block_q6_K* w, const act_q8K* x) {
 
 #endif
 
-#if !defined(__wasm_simd128__)
-// Q2_K, Q3_K, Q5_K, IQ4_XS plainly (AVX2 too: the compiler vectorizes these loops well enough).
+#if !defined(__wasm_simd128__) && !(defined(__AVX2__) && defined(__FMA__))
+// Q2_K, Q3_K, Q5_K, IQ4_XS plainly.
 // Group g of 16 values of Q2_K and Q3_K: bits 2s of qs[32h + 16 (g % 2) + i] (see q2_bits).
 static inline int q2_K_isum(const block_q2_K* w, const act_q8K* x) {
     int isum = 0;
