@@ -2,7 +2,8 @@
 
 For every tensor type in the two real models, a few rows of several real tensors must come out
 bit-identical: both sides do the same float32 operations in the same order (the library is
-compiled with -ffp-contract=off so that no multiply-add gets fused).
+compiled with -ffp-contract=off so that no multiply-add gets fused). The formats neither model uses
+(Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS) on random blocks, and Q5_1 on gguf-py's own quantizer's.
 """
 
 import ctypes
