@@ -6,8 +6,8 @@ build gives the same kernel floats).
    (synthetic_gguf: gguf-py's quantizer for Q5_1, random valid blocks for the others), per-layer
    states against the numpy float32 pass on the same weights dequantized by gguf-py (as test_layers.py).
    Relative L2 per state; the engine rounds each matmul input to 8 bits (q8_0 per 32 values, q8_K per
-   256), about 0.6-1% per matmul. Measured (native = node), worst state: Q5_1 0.021, IQ4_NL 0.013,
-   Q2_K 0.018, Q3_K 0.031, Q5_K 0.014, IQ4_XS 0.029 (Q4_0 0.018 and Q8_0 0.020 on the same model);
+   256), about 0.6-1% per matmul. Measured (native = node), worst state: Q5_1 0.021, IQ4_NL 0.012,
+   Q2_K 0.015, Q3_K 0.031, Q5_K 0.011, IQ4_XS 0.028 (Q4_0 0.018 and Q8_0 0.020 on the same model);
    cosine >= 0.9995. Tolerance 5e-2: a block read wrongly gives errors of order 1.
 2. Where llama-cpp-python is installed (the optional extra `llamacpp`; CI has not): the same kind of
    model quantized by llama.cpp itself (formats_reference.py), teacher-forced logits against
