@@ -41,15 +41,31 @@ const char* type_name(int type) {
     return t ? t->name : "unknown";
 }
 
-bool type_supported(int type) {
+// Which prepared activations a weight type multiplies with: act_q8 (32 values, as llama.cpp's
+// q8_0 / q8_1), act_q8K (256 values, as its q8_K), or neither (float weights: float activations).
+static bool act_is_q8(int type) {
     switch (type) {
-    case GGML_TYPE_F32: case GGML_TYPE_F16: case GGML_TYPE_BF16:
-    case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q8_0:
-    case GGML_TYPE_Q4_K: case GGML_TYPE_Q6_K:
+    case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q5_1: case GGML_TYPE_Q8_0:
+    case GGML_TYPE_IQ4_NL:
         return true;
     default:
         return false;
     }
+}
+
+static bool act_is_q8K(int type) {
+    switch (type) {
+    case GGML_TYPE_Q2_K: case GGML_TYPE_Q3_K: case GGML_TYPE_Q4_K: case GGML_TYPE_Q5_K: case GGML_TYPE_Q6_K:
+    case GGML_TYPE_IQ4_XS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool type_supported(int type) {
+    return type == GGML_TYPE_F32 || type == GGML_TYPE_F16 || type == GGML_TYPE_BF16 || act_is_q8(type) ||
+           act_is_q8K(type);
 }
 
 size_t row_bytes(int type, int64_t cols) {
@@ -121,10 +137,61 @@ static void dequantize_q5_0(const block_q5_0* b, float* y, int64_t nb) {
     }
 }
 
+static void dequantize_q5_1(const block_q5_1* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += QK) {
+        const float d = f16_to_f32(b[i].d), m = f16_to_f32(b[i].m);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < QK / 2; j++) {
+            const int lo = (b[i].qs[j] & 0x0F) | (((qh >> j) & 1) << 4);
+            const int hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+            y[j] = d * (float)lo + m;
+            y[j + QK / 2] = d * (float)hi + m;
+        }
+    }
+}
+
+static void dequantize_iq4_nl(const block_iq4_nl* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += QK) {
+        const float d = f16_to_f32(b[i].d);
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = d * (float)k_iq4nl_values[b[i].qs[j] & 0x0F];
+            y[j + QK / 2] = d * (float)k_iq4nl_values[b[i].qs[j] >> 4];
+        }
+    }
+}
+
 static void dequantize_q8_0(const block_q8_0* b, float* y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += QK) {
         const float d = f16_to_f32(b[i].d);
         for (int j = 0; j < QK; j++) y[j] = (float)b[i].qs[j] * d;
+    }
+}
+
+// Q2_K: 16 groups of 16; value v is bits 2s..2s+1 of qs[32h + l] (v = 128h + 32s + l), its
+// group's scale and min the low and high nibbles of scales[v / 16].
+static void dequantize_q2_K(const block_q2_K* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += QK_K) {
+        const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+        for (int v = 0; v < QK_K; v++) {
+            const uint8_t sc = b[i].scales[v / 16];
+            const float dl = d * (float)(sc & 0x0F), ml = dmin * (float)(sc >> 4);
+            const int q = (b[i].qs[32 * (v / 128) + v % 32] >> (2 * ((v % 128) / 32))) & 3;
+            y[v] = dl * (float)q - ml;
+        }
+    }
+}
+
+// Q3_K: as Q2_K's 2 bits, less 4 where bit v / 32 of hmask[v % 32] is clear; signed 6-bit scales.
+static void dequantize_q3_K(const block_q3_K* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += QK_K) {
+        const float d = f16_to_f32(b[i].d);
+        for (int v = 0; v < QK_K; v++) {
+            const float dl = d * (float)q3_K_scale(b[i].scales, v / 16);
+            const int lo = (b[i].qs[32 * (v / 128) + v % 32] >> (2 * ((v % 128) / 32))) & 3;
+            const int high = (b[i].hmask[v % 32] >> (v / 32)) & 1;
+            y[v] = dl * (float)(lo - (high ? 0 : 4));
+        }
     }
 }
 
@@ -140,6 +207,37 @@ static void dequantize_q4_K(const block_q4_K* b, float* y, int64_t nb) {
             const float d1 = d * (float)sc1, dm1 = dmin * (float)m1;
             for (int l = 0; l < 32; l++) *y++ = d0 * (float)(q[l] & 0x0F) - dm0;
             for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] >> 4) - dm1;
+        }
+    }
+}
+
+// Q5_K: Q4_K's nibbles with a fifth bit, bit j of qh[l] for value 32j + l.
+static void dequantize_q5_K(const block_q5_K* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+        const uint8_t* q = b[i].qs;
+        for (int j = 0; j < 8; j += 2, q += 32) {
+            int sc0, m0, sc1, m1;
+            q4_K_scale_min(b[i].scales, j, &sc0, &m0);
+            q4_K_scale_min(b[i].scales, j + 1, &sc1, &m1);
+            const float d0 = d * (float)sc0, dm0 = dmin * (float)m0;
+            const float d1 = d * (float)sc1, dm1 = dmin * (float)m1;
+            for (int l = 0; l < 32; l++) *y++ = d0 * (float)((q[l] & 0x0F) | (((b[i].qh[l] >> j) & 1) << 4)) - dm0;
+            for (int l = 0; l < 32; l++) *y++ = d1 * (float)((q[l] >> 4) | (((b[i].qh[l] >> (j + 1)) & 1) << 4)) - dm1;
+        }
+    }
+}
+
+static void dequantize_iq4_xs(const block_iq4_xs* b, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = f16_to_f32(b[i].d);
+        for (int ib = 0; ib < QK_K / 32; ib++, y += 32) {
+            const float dl = d * (float)iq4_xs_scale(&b[i], ib);
+            const uint8_t* q = b[i].qs + 16 * ib;
+            for (int l = 0; l < 16; l++) {
+                y[l] = dl * (float)k_iq4nl_values[q[l] & 0x0F];
+                y[l + 16] = dl * (float)k_iq4nl_values[q[l] >> 4];
+            }
         }
     }
 }
@@ -183,9 +281,15 @@ void dequantize_row(int type, const void* src, float* dst, int64_t n) {
     case GGML_TYPE_Q4_0: dequantize_q4_0((const block_q4_0*)src, dst, n / QK); break;
     case GGML_TYPE_Q4_1: dequantize_q4_1((const block_q4_1*)src, dst, n / QK); break;
     case GGML_TYPE_Q5_0: dequantize_q5_0((const block_q5_0*)src, dst, n / QK); break;
+    case GGML_TYPE_Q5_1: dequantize_q5_1((const block_q5_1*)src, dst, n / QK); break;
     case GGML_TYPE_Q8_0: dequantize_q8_0((const block_q8_0*)src, dst, n / QK); break;
+    case GGML_TYPE_IQ4_NL: dequantize_iq4_nl((const block_iq4_nl*)src, dst, n / QK); break;
+    case GGML_TYPE_Q2_K: dequantize_q2_K((const block_q2_K*)src, dst, n / QK_K); break;
+    case GGML_TYPE_Q3_K: dequantize_q3_K((const block_q3_K*)src, dst, n / QK_K); break;
     case GGML_TYPE_Q4_K: dequantize_q4_K((const block_q4_K*)src, dst, n / QK_K); break;
+    case GGML_TYPE_Q5_K: dequantize_q5_K((const block_q5_K*)src, dst, n / QK_K); break;
     case GGML_TYPE_Q6_K: dequantize_q6_K((const block_q6_K*)src, dst, n / QK_K); break;
+    case GGML_TYPE_IQ4_XS: dequantize_iq4_xs((const block_iq4_xs*)src, dst, n / QK_K); break;
     default: break;  // callers check type_supported first (the model loader does)
     }
 }
@@ -193,30 +297,20 @@ void dequantize_row(int type, const void* src, float* dst, int64_t n) {
 // ---- activations ----
 
 size_t act_bytes(int wtype, int n_tokens, int64_t cols) {
-    switch (wtype) {
-    case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q8_0:
-        return (size_t)n_tokens * (size_t)(cols / QK) * sizeof(act_q8);
-    case GGML_TYPE_Q4_K: case GGML_TYPE_Q6_K:
-        return (size_t)n_tokens * (size_t)(cols / QK_K) * sizeof(act_q8K);
-    default:
-        return (size_t)n_tokens * (size_t)cols * sizeof(float);
-    }
+    if (act_is_q8(wtype)) return (size_t)n_tokens * (size_t)(cols / QK) * sizeof(act_q8);
+    if (act_is_q8K(wtype)) return (size_t)n_tokens * (size_t)(cols / QK_K) * sizeof(act_q8K);
+    return (size_t)n_tokens * (size_t)cols * sizeof(float);
 }
 
 void act_prepare(int wtype, const float* x, int n_tokens, int64_t cols, void* act) {
     for (int t = 0; t < n_tokens; t++) {
         const float* xt = x + (int64_t)t * cols;
-        switch (wtype) {
-        case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1: case GGML_TYPE_Q5_0: case GGML_TYPE_Q8_0:
+        if (act_is_q8(wtype))
             act_quantize_q8(xt, cols, (act_q8*)act + (int64_t)t * (cols / QK));
-            break;
-        case GGML_TYPE_Q4_K: case GGML_TYPE_Q6_K:
+        else if (act_is_q8K(wtype))
             act_quantize_q8K(xt, cols, (act_q8K*)act + (int64_t)t * (cols / QK_K));
-            break;
-        default:
+        else
             memcpy((float*)act + (int64_t)t * cols, xt, (size_t)cols * sizeof(float));
-            break;
-        }
     }
 }
 
@@ -230,9 +324,15 @@ static matmul_fn* matmul_find(int wtype) {
     case GGML_TYPE_Q4_0: return matmul_q4_0;
     case GGML_TYPE_Q4_1: return matmul_q4_1;
     case GGML_TYPE_Q5_0: return matmul_q5_0;
+    case GGML_TYPE_Q5_1: return matmul_q5_1;
     case GGML_TYPE_Q8_0: return matmul_q8_0;
+    case GGML_TYPE_IQ4_NL: return matmul_iq4_nl;
+    case GGML_TYPE_Q2_K: return matmul_q2_K;
+    case GGML_TYPE_Q3_K: return matmul_q3_K;
     case GGML_TYPE_Q4_K: return matmul_q4_K;
+    case GGML_TYPE_Q5_K: return matmul_q5_K;
     case GGML_TYPE_Q6_K: return matmul_q6_K;
+    case GGML_TYPE_IQ4_XS: return matmul_iq4_xs;
     default: return nullptr;
     }
 }

@@ -20,16 +20,28 @@ enum { QK = 32, QK_K = 256 };
 struct block_q4_0 { uint16_t d; uint8_t qs[QK / 2]; };
 struct block_q4_1 { uint16_t d, m; uint8_t qs[QK / 2]; };
 struct block_q5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[QK / 2]; };
+struct block_q5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK / 2]; };
 struct block_q8_0 { uint16_t d; int8_t qs[QK]; };
+struct block_iq4_nl { uint16_t d; uint8_t qs[QK / 2]; };
+struct block_q2_K { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; uint16_t d, dmin; };
+struct block_q3_K { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; uint16_t d; };
 struct block_q4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; };
+struct block_q5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
 struct block_q6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; };
+struct block_iq4_xs { uint16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2]; };
 
 static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
 static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
 static_assert(sizeof(block_q5_0) == 22, "q5_0 layout");
+static_assert(sizeof(block_q5_1) == 24, "q5_1 layout");
 static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
+static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl layout");
+static_assert(sizeof(block_q2_K) == 84, "q2_K layout");
+static_assert(sizeof(block_q3_K) == 110, "q3_K layout");
 static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
+static_assert(sizeof(block_q5_K) == 176, "q5_K layout");
 static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
+static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs layout");
 
 // ---- prepared activations ----
 // For the 32-value formats: x ~= d * qs, and s = d * sum(qs) (Q4_1's offset term needs it).
@@ -110,12 +122,31 @@ static inline void q4_K_scale_min(const uint8_t* s, int j, int* sc, int* m) {
     }
 }
 
+// Q3_K's 12 scale bytes hold sixteen 6-bit scales, stored less 32: the low 4 bits of scale g in
+// bytes 0..7 (g < 8: low nibble of byte g, else high nibble of byte g - 8), the top 2 bits in bytes
+// 8..11 (bits 2 * (g / 4) of byte 8 + g % 4). Returns the signed scale, -32..31.
+static inline int q3_K_scale(const uint8_t* s, int g) {
+    const int lo = (s[g % 8] >> (4 * (g / 8))) & 0x0F;
+    const int hi = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+// IQ4_XS: the signed 6-bit scale (stored less 32) of sub-block ib (32 values), -32..31.
+static inline int iq4_xs_scale(const block_iq4_xs* b, int ib) {
+    const int lo = (b->scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F;
+    const int hi = (b->scales_h >> (2 * ib)) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+// IQ4_NL and IQ4_XS: a 4-bit index into these 16 non-uniformly spaced values (ggml's kvalues_iq4nl).
+static const int8_t k_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
 // ---- per-family kernels (same contract as matmul_rows, weights as bytes of one row) ----
 typedef void matmul_fn(const uint8_t* w, size_t w_row_bytes, int64_t cols, const void* act,
                        int n_tokens, float* y, int64_t y_stride, int64_t row_begin, int64_t row_end);
 
-matmul_fn matmul_q4_0, matmul_q4_1, matmul_q5_0, matmul_q8_0;   // quants_legacy.cpp
-matmul_fn matmul_q4_K, matmul_q6_K;                             // quants_kquants.cpp
+matmul_fn matmul_q4_0, matmul_q4_1, matmul_q5_0, matmul_q5_1, matmul_q8_0, matmul_iq4_nl;  // quants_legacy.cpp
+matmul_fn matmul_q2_K, matmul_q3_K, matmul_q4_K, matmul_q5_K, matmul_q6_K, matmul_iq4_xs;  // quants_kquants.cpp
 matmul_fn matmul_f32, matmul_f16, matmul_bf16;                  // quants_float.cpp
 
 // activation preparation (quants_act.cpp)

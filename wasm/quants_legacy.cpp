@@ -1,9 +1,10 @@
-// quants_legacy: kernels for the 32-value block formats (Q4_0, Q4_1, Q5_0, Q8_0) against
+// quants_legacy: kernels for the 32-value block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) against
 // activations quantized to act_q8. Each format only says how to unpack a block into 32
 // signed bytes; the integer dot product and the tile loop are shared (Q8_0, whose bytes need
 // no unpacking, has its own SIMD128 dot product into acc4 lanes).
 //
-// Per block: w . x = d_w * d_x * sum(q_w * q_x)  (+ m_w * d_x * sum(q_x) for Q4_1).
+// Per block: w . x = d_w * d_x * sum(q_w * q_x)  (+ m_w * d_x * sum(q_x) for Q4_1 and Q5_1).
+// IQ4_NL's q_w are k_iq4nl_values[nibble], a table lookup (one swizzle in wasm).
 #include "quants_tile.h"
 
 #if defined(__wasm_simd128__)
@@ -110,6 +111,15 @@ static inline i8x32 q5_biased(const uint8_t* qs, const uint8_t* qh) {
 
 static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(q5_biased(qs, qh), 16); }
 
+// IQ4_NL's 32 values looked up by their nibbles; `table` holds the 16 values (or them + 128).
+static inline i8x32 iq4_lookup(const uint8_t* qs, v128_t table) {
+    const i8x32 n = nibbles(qs);
+    return {wasm_i8x16_swizzle(table, n.lo), wasm_i8x16_swizzle(table, n.hi)};
+}
+static inline v128_t iq4_table() { return wasm_v128_load(k_iq4nl_values); }
+// The values + 128 as unsigned bytes (1..241), for unpack_values' unsigned widening.
+static inline v128_t iq4_table_biased() { return wasm_i8x16_add(iq4_table(), wasm_i8x16_splat((int8_t)-128)); }
+
 #if defined(__wasm_relaxed_simd__)
 // x . (q - bias) for 32 values q in 0..31 (raw nibbles, or Q5_0's values + 16) as the relaxed dot's
 // unsigned side, so nothing is widened: the two halves' pair sums meet in 16 bits (|x . q| <= 4 *
@@ -200,6 +210,11 @@ static inline i8x32 high_bits(const uint8_t* qh) {
 
 static inline i8x32 or_bits(i8x32 a, i8x32 b) { return {_mm256_or_si256(a.v, b.v)}; }
 
+static inline i8x32 iq4_values(const uint8_t* qs) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)k_iq4nl_values));
+    return {_mm256_shuffle_epi8(table, nibbles(qs).v)};
+}
+
 #else
 
 struct i8x32 { int8_t q[QK]; };
@@ -250,10 +265,17 @@ static inline i8x32 or_bits(i8x32 a, const i8x32& b) {
     return a;
 }
 
+static inline i8x32 iq4_values(const uint8_t* qs) {
+    i8x32 r = nibbles(qs);
+    for (int j = 0; j < QK; j++) r.q[j] = k_iq4nl_values[r.q[j]];
+    return r;
+}
+
 #endif
 
 #if !defined(__wasm_simd128__)
-static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(or_bits(nibbles(qs), high_bits(qh)), 16); }
+static inline i8x32 q5_biased(const uint8_t* qs, const uint8_t* qh) { return or_bits(nibbles(qs), high_bits(qh)); }
+static inline i8x32 q5_values(const uint8_t* qs, const uint8_t* qh) { return offset(q5_biased(qs, qh), 16); }
 
 template <int BIAS>
 struct legacy_unpacking {};  // AVX2 and scalar prompts do well enough on packed blocks
@@ -313,6 +335,52 @@ struct fmt_q5_0 : legacy_unpacking<16> {
 #endif
 };
 
+// Q5_1: Q5_0's 5-bit values unsigned (0..31), with Q4_1's offset.
+struct fmt_q5_1 : legacy_unpacking<0> {
+    typedef block_q5_1 block;
+    typedef act_q8 act;
+    typedef acc accum;
+    enum { values = QK };
+#if defined(__wasm_relaxed_simd__)
+    static inline v128_t isum(const block* w, const act* x) { return rdot_biased<0>(q5_biased(w->qs, w->qh), x->qs); }
+#else
+    static inline auto isum(const block* w, const act* x) { return dot_i8(q5_biased(w->qs, w->qh), i8x32_load(x->qs)); }
+#endif
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
+    static inline float extra(const block* w, const act* x) { return f16_to_f32(w->m) * x->s; }
+#if defined(__wasm_simd128__)
+    static inline void unpack(const block* w, legacy_unpacked* u) {
+        unpack_values(q5_biased(w->qs, w->qh), 0, f16_to_f32(w->d), f16_to_f32(w->m), u);
+    }
+#endif
+};
+
+// IQ4_NL: signed table values (-127..113), so no relaxed dot (its unsigned side must be 0..127):
+// the relaxed builds run the simd128 lookup and widening dot, and prompts on packed blocks.
+#if defined(__wasm_relaxed_simd__)
+struct iq4_nl_unpacking {};
+#else
+struct iq4_nl_unpacking : legacy_unpacking<128> {};
+#endif
+
+struct fmt_iq4_nl : iq4_nl_unpacking {
+    typedef block_iq4_nl block;
+    typedef act_q8 act;
+    typedef acc accum;
+    enum { values = QK };
+#if defined(__wasm_simd128__)
+    static inline v128_t isum(const block* w, const act* x) { return dot_i8(iq4_lookup(w->qs, iq4_table()), i8x32_load(x->qs)); }
+#else
+    static inline auto isum(const block* w, const act* x) { return dot_i8(iq4_values(w->qs), i8x32_load(x->qs)); }
+#endif
+    static inline float scale(const block* w, const act* x) { return f16_to_f32(w->d) * x->d; }
+#if defined(__wasm_simd128__) && !defined(__wasm_relaxed_simd__)
+    static inline void unpack(const block* w, legacy_unpacked* u) {
+        unpack_values(iq4_lookup(w->qs, iq4_table_biased()), 128, f16_to_f32(w->d), 0.0f, u);
+    }
+#endif
+};
+
 // Q8_0 (Gemma's 262144-row output matrix, read once per generated token) keeps 4 float lanes.
 struct fmt_q8_0 {
     typedef block_q8_0 block;
@@ -353,6 +421,16 @@ void matmul_q4_1(const uint8_t* w, size_t rb, int64_t cols, const void* act, int
 void matmul_q5_0(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
                  int64_t y_stride, int64_t row_begin, int64_t row_end) {
     tile_matmul<fmt_q5_0>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void matmul_q5_1(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                 int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_q5_1>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
+}
+
+void matmul_iq4_nl(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,
+                   int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    tile_matmul<fmt_iq4_nl>(w, rb, cols, act, n_tokens, y, y_stride, row_begin, row_end);
 }
 
 void matmul_q8_0(const uint8_t* w, size_t rb, int64_t cols, const void* act, int n_tokens, float* y,

@@ -160,6 +160,8 @@ def test_threads_change_no_logit(builds):
 LOGIT_IDS = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30, 1, 504, 3458, 314, 253, 2476, 28])
 # V8's tiers: its baseline compiler (Liftoff) once computed a relaxed dot wrongly (toolchain.md).
 NODE_TIERS = {"default": [], "liftoff-only": ["--liftoff-only"], "no-liftoff": ["--no-liftoff"]}
+# The quantized formats test_kernels --digests prints, in its order (wasm/tests/test_kernels.cpp k_types).
+QUANTIZED_FORMATS = ["Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q4_K", "Q6_K", "Q5_1", "IQ4_NL", "Q2_K", "Q3_K", "Q5_K", "IQ4_XS"]
 
 
 @pytest.mark.parametrize("model", ["smollm2", "gemma3"])
@@ -182,14 +184,16 @@ def test_relaxed_builds_give_the_simd_logits_in_every_tier(builds, model):
 
 
 def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
-    """test_kernels --digests: a digest of each format's matmul outputs (decode and prompt tiles,
-    Q4_0 too, which neither model uses), natively, on the simd build and on the relaxed one in
-    V8's three tiers. The kernel checks themselves run in `make -C wasm test(-relaxed)`."""
+    """test_kernels --digests: a digest of each of the 12 quantized formats' matmul outputs (decode and
+    prompt tiles, the formats neither model uses too), natively, on the simd and scalar builds and on
+    the relaxed one in V8's three tiers. The kernel checks themselves run in `make -C wasm test(-relaxed)`."""
     tests = ROOT / "build" / "wasm-tests"
     binaries = {"native": ROOT / "build" / "native" / "tests" / "test_kernels",
-                "simd": tests / "test_kernels.js", "relaxed": tests / "relaxed" / "test_kernels.js"}
+                "simd": tests / "test_kernels.js", "scalar": tests / "scalar" / "test_kernels.js",
+                "relaxed": tests / "relaxed" / "test_kernels.js"}
     make(*map(str, binaries.values()))
-    runs = {"native": [str(binaries["native"])], "simd": ["node", str(binaries["simd"])]}
+    runs = {"native": [str(binaries["native"])], "simd": ["node", str(binaries["simd"])],
+            "scalar": ["node", str(binaries["scalar"])]}
     runs.update({f"relaxed {tier}": ["node", "--experimental-wasm-relaxed-simd", *flags, str(binaries["relaxed"])]
                  for tier, flags in NODE_TIERS.items()})
     digests = {}
@@ -197,10 +201,10 @@ def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
         result = run_cli(command, "--digests")
         assert result.returncode == 0, f"{name}: {result.stderr[-2000:]}"
         lines = result.stdout.splitlines()
-        assert lines[0] == "kernels " + ("avx2" if name == "native" else "simd128" if name == "simd" else "relaxed-simd") \
-            or name == "native", (name, lines[0])
+        kernels = {"native": "avx2", "simd": "simd128", "scalar": "scalar"}.get(name, "relaxed-simd")
+        assert lines[0] == "kernels " + kernels or name == "native", (name, lines[0])
         digests[name] = [line for line in lines if line.startswith("digest ")]
-    assert len(digests["simd"]) == 6, digests["simd"]
+    assert [line.split()[1] for line in digests["simd"]] == QUANTIZED_FORMATS, digests["simd"]
     differing = {name: d for name, d in digests.items() if d != digests["simd"]}
     assert not differing, f"kernel floats differ from the simd build's: {differing} vs {digests['simd']}"
 

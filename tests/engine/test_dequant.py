@@ -2,7 +2,8 @@
 
 For every tensor type in the two real models, a few rows of several real tensors must come out
 bit-identical: both sides do the same float32 operations in the same order (the library is
-compiled with -ffp-contract=off so that no multiply-add gets fused).
+compiled with -ffp-contract=off so that no multiply-add gets fused). The formats neither model uses
+(Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS) on random blocks, and Q5_1 on gguf-py's own quantizer's.
 """
 
 import ctypes
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 from gguf import GGUFReader
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-from gguf.quants import dequantize
+from gguf.quants import dequantize, quantize
 from wasmlm.defaults import DEFAULT_MODELS, ModelMissing, gguf_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +98,49 @@ def test_dequantize_matches_gguf_py(quants_lib, path, name):
         got = np.empty(n_values, dtype=np.float32)
         quants_lib.test_dequantize_row(int(qtype), raw.ctypes.data, got.ctypes.data, n_values)
         np.testing.assert_array_equal(got, expected, err_msg=f"{name} row {r} ({qtype.name})")
+
+
+# Byte offsets of the fp16 scales in one block of each format beyond the real models' (the other
+# bytes are any bits: every pattern is a valid block). Random bytes there would give NaNs and
+# infinities, which compare unequal to themselves; finite scales of every magnitude (subnormals too).
+SCALE_OFFSETS = {
+    GGMLQuantizationType.Q5_1: (0, 2),
+    GGMLQuantizationType.IQ4_NL: (0,),
+    GGMLQuantizationType.Q2_K: (80, 82),
+    GGMLQuantizationType.Q3_K: (108,),
+    GGMLQuantizationType.Q5_K: (0, 2),
+    GGMLQuantizationType.IQ4_XS: (0,),
+}
+
+
+def random_blocks(qtype, n_blocks, seed):
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (n_blocks, GGML_QUANT_SIZES[qtype][1]), dtype=np.uint8)
+    scales = (rng.standard_normal((n_blocks, len(SCALE_OFFSETS[qtype]))) * 10.0 ** rng.integers(-7, 2, (n_blocks, 1)))
+    for k, off in enumerate(SCALE_OFFSETS[qtype]):
+        blocks[:, off:off + 2] = scales[:, k].astype(np.float16).view(np.uint8).reshape(n_blocks, 2)
+    return blocks
+
+
+def dequantize_ours(quants_lib, qtype, raw):
+    raw = np.ascontiguousarray(raw)
+    block_size, block_bytes = GGML_QUANT_SIZES[qtype]
+    got = np.empty(raw.size // block_bytes * block_size, dtype=np.float32)
+    quants_lib.test_dequantize_row(int(qtype), raw.ctypes.data, got.ctypes.data, got.size)
+    return got
+
+
+@pytest.mark.parametrize("qtype", list(SCALE_OFFSETS), ids=lambda q: q.name)
+def test_dequantize_random_blocks_match_gguf_py(quants_lib, qtype):
+    blocks = random_blocks(qtype, 512, seed=int(qtype))
+    expected = dequantize(blocks, qtype).reshape(-1).astype(np.float32)
+    np.testing.assert_array_equal(dequantize_ours(quants_lib, qtype, blocks), expected, err_msg=qtype.name)
+
+
+def test_dequantize_q5_1_of_gguf_quantizer(quants_lib):
+    """Q5_1 blocks as gguf-py's own quantizer writes them (the k-quants and IQ4 formats are quantized
+    by llama.cpp: tests/engine/test_formats.py runs the engine on such files)."""
+    qtype = GGMLQuantizationType.Q5_1
+    data = np.random.default_rng(5).standard_normal((16, 256)).astype(np.float32)
+    raw = quantize(data, qtype)
+    np.testing.assert_array_equal(dequantize_ours(quants_lib, qtype, raw), dequantize(raw, qtype).reshape(-1))

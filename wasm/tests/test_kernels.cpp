@@ -86,16 +86,42 @@ static void fill_weights(int type, uint8_t* w, int64_t rows, int64_t cols) {
         }
         break;
     case GGML_TYPE_Q6_K: for (int64_t i = 0; i < n / QK_K; i++) ((block_q6_K*)w)[i].d = fp32_to_fp16(0.0001f + 0.0002f * rand_uniform()); break;
+    case GGML_TYPE_Q5_1:
+        for (int64_t i = 0; i < n / QK; i++) {
+            ((block_q5_1*)w)[i].d = fp32_to_fp16(0.005f + 0.01f * rand_uniform());
+            ((block_q5_1*)w)[i].m = fp32_to_fp16(-0.15f + 0.1f * rand_uniform());
+        }
+        break;
+    case GGML_TYPE_IQ4_NL: for (int64_t i = 0; i < n / QK; i++) ((block_iq4_nl*)w)[i].d = fp32_to_fp16(0.0005f + 0.001f * rand_uniform()); break;
+    case GGML_TYPE_Q2_K:
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            ((block_q2_K*)w)[i].d = fp32_to_fp16(0.005f + 0.005f * rand_uniform());
+            ((block_q2_K*)w)[i].dmin = fp32_to_fp16(0.0075f + 0.0075f * rand_uniform());  // centres the values
+        }
+        break;
+    case GGML_TYPE_Q3_K: for (int64_t i = 0; i < n / QK_K; i++) ((block_q3_K*)w)[i].d = fp32_to_fp16(0.001f + 0.002f * rand_uniform()); break;
+    case GGML_TYPE_Q5_K:
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            ((block_q5_K*)w)[i].d = fp32_to_fp16(0.0005f + 0.0005f * rand_uniform());
+            ((block_q5_K*)w)[i].dmin = fp32_to_fp16(0.0075f + 0.0075f * rand_uniform());  // centres the values
+        }
+        break;
+    case GGML_TYPE_IQ4_XS: for (int64_t i = 0; i < n / QK_K; i++) ((block_iq4_xs*)w)[i].d = fp32_to_fp16(0.00002f + 0.00004f * rand_uniform()); break;
     }
 }
 
 // The activations the kernel really multiplies with, back to float.
+static bool act_is_q8K(int wtype) {
+    return wtype == GGML_TYPE_Q2_K || wtype == GGML_TYPE_Q3_K || wtype == GGML_TYPE_Q4_K || wtype == GGML_TYPE_Q5_K ||
+           wtype == GGML_TYPE_Q6_K || wtype == GGML_TYPE_IQ4_XS;
+}
+
 static void act_dequantize(int wtype, const void* act, int n_tokens, int64_t cols, float* out) {
     const int64_t n = (int64_t)n_tokens * cols;
-    if (wtype == GGML_TYPE_Q4_K || wtype == GGML_TYPE_Q6_K) {
+    if (act_is_q8K(wtype)) {
         const act_q8K* a = (const act_q8K*)act;
         for (int64_t i = 0; i < n; i++) out[i] = a[i / QK_K].d * a[i / QK_K].qs[i % QK_K];
-    } else if (wtype == GGML_TYPE_Q4_0 || wtype == GGML_TYPE_Q4_1 || wtype == GGML_TYPE_Q5_0 || wtype == GGML_TYPE_Q8_0) {
+    } else if (act_bytes(wtype, 1, QK_K) == 8 * sizeof(act_q8)) {
         const act_q8* a = (const act_q8*)act;
         for (int64_t i = 0; i < n; i++) out[i] = a[i / QK].d * a[i / QK].qs[i % QK];
     } else {
@@ -103,11 +129,12 @@ static void act_dequantize(int wtype, const void* act, int n_tokens, int64_t col
     }
 }
 
-// Q4_1's offset term multiplies each block's m by the activation's stored sum s, which is
-// fp16(d * sum(qs)) as in llama.cpp's q8_1, not exactly d * sum(qs): the difference, for a
-// reference that uses the same activations.
-static double q4_1_sum_rounding(const uint8_t* w_row, const act_q8* a, int64_t cols) {
-    const block_q4_1* b = (const block_q4_1*)w_row;
+// Q4_1's and Q5_1's offset term multiplies each block's m by the activation's stored sum s,
+// which is fp16(d * sum(qs)) as in llama.cpp's q8_1, not exactly d * sum(qs): the difference, for
+// a reference that uses the same activations.
+template <class B>
+static double offset_sum_rounding(const uint8_t* w_row, const act_q8* a, int64_t cols) {
+    const B* b = (const B*)w_row;
     double diff = 0;
     for (int64_t i = 0; i < cols / QK; i++) {
         int sum = 0;
@@ -156,8 +183,9 @@ static void test_matmul(int type, int64_t rows, int64_t cols, int n_tokens, int6
                 sq += (double)wf[c] * xq[t * cols + c];
                 sx += (double)wf[c] * x[t * cols + c];
             }
-            if (type == GGML_TYPE_Q4_1)
-                sq += q4_1_sum_rounding(w.data() + r * rb, (const act_q8*)act.data() + t * (cols / QK), cols);
+            const act_q8* at = (const act_q8*)act.data() + t * (cols / QK);
+            if (type == GGML_TYPE_Q4_1) sq += offset_sum_rounding<block_q4_1>(w.data() + r * rb, at, cols);
+            if (type == GGML_TYPE_Q5_1) sq += offset_sum_rounding<block_q5_1>(w.data() + r * rb, at, cols);
             ref_q.push_back(sq);
             ref_x.push_back(sx);
             got.push_back(v);
@@ -174,8 +202,9 @@ static void test_matmul(int type, int64_t rows, int64_t cols, int n_tokens, int6
     check(untouched, (std::string(what) + " (writes only its rows)").c_str(), 1, 0);
 }
 
-static const int k_types[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
-                              GGML_TYPE_Q5_0, GGML_TYPE_Q8_0, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
+static const int k_types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,    GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+                              GGML_TYPE_Q5_0, GGML_TYPE_Q8_0,   GGML_TYPE_Q4_K, GGML_TYPE_Q6_K, GGML_TYPE_Q5_1,
+                              GGML_TYPE_IQ4_NL, GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q5_K, GGML_TYPE_IQ4_XS};
 
 static void test_matmuls() {
     for (int type : k_types) {
@@ -343,7 +372,15 @@ static void test_type_table() {
           "retired and out-of-range type ids", 1, 0);
     check(row_bytes(GGML_TYPE_Q6_K, 512) == 420 && row_bytes(GGML_TYPE_BF16, 10) == 20, "row_bytes", 1, 0);
     check(strcmp(type_name(GGML_TYPE_Q5_0), "Q5_0") == 0 && strcmp(type_name(5), "unknown") == 0, "type_name", 1, 0);
-    check(type_supported(GGML_TYPE_Q6_K) && !type_supported(GGML_TYPE_Q5_K), "type_supported", 1, 0);
+    check(type_supported(GGML_TYPE_Q6_K) && type_supported(GGML_TYPE_Q5_K) && type_supported(GGML_TYPE_IQ4_XS) &&
+              !type_supported(GGML_TYPE_Q8_1) && !type_supported(GGML_TYPE_Q8_K) && !type_supported(16),
+          "type_supported", 1, 0);
+    // the six formats added for the models people download: ggml's geometry (gguf-py GGML_QUANT_SIZES)
+    const int geometry[][3] = {{GGML_TYPE_Q5_1, 32, 24},  {GGML_TYPE_IQ4_NL, 32, 18}, {GGML_TYPE_Q2_K, 256, 84},
+                               {GGML_TYPE_Q3_K, 256, 110}, {GGML_TYPE_Q5_K, 256, 176}, {GGML_TYPE_IQ4_XS, 256, 136}};
+    for (const auto& g : geometry)
+        check(type_block_info(g[0], &bs, &bb) && bs == g[1] && bb == g[2] && type_supported(g[0]),
+              (std::string(type_name(g[0])) + " geometry").c_str(), 1, 0);
 }
 
 static void check_close(const char* what, const std::vector<double>& ref, const float* got, double tol) {
