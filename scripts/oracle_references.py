@@ -62,6 +62,12 @@ FORMATS = {
     "Q4_1": ("llama.cpp", SMALL),
     "Q4_0": ("llama.cpp", SMALL),
     "Q4_K_M": ("llama.cpp", WIDE),   # Q4_K, with Q6_K for token_embd/output and attn_v (phi3: attn_qkv)
+    "Q5_1": ("llama.cpp", SMALL),
+    "IQ4_NL": ("llama.cpp", SMALL),
+    "Q2_K": ("llama.cpp", WIDE),     # Q2_K, with Q3_K/Q4_K where llama.cpp's mix wants more bits
+    "Q3_K_M": ("llama.cpp", WIDE),   # Q3_K, with Q4_K/Q5_K/Q6_K in llama.cpp's mix
+    "Q5_K_M": ("llama.cpp", WIDE),   # Q5_K, with Q6_K
+    "IQ4_XS": ("llama.cpp", WIDE),   # IQ4_XS; rows that do not fill 256 fall back to IQ4_NL
 }
 
 

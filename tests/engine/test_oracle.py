@@ -29,7 +29,8 @@ OURS_TOP = 32
 def test_every_architecture_and_format_has_a_reference():
     pairs = {(ref["arch"], ref["format"]) for ref in (json.loads((ORACLE / c).read_text()) for c in CASES)}
     formats = {f for _, f in pairs}
-    assert {"F32", "F16", "BF16", "Q8_0", "Q5_0", "Q4_1", "Q4_0", "Q4_K_M"} <= formats
+    assert {"F32", "F16", "BF16", "Q8_0", "Q5_0", "Q4_1", "Q4_0", "Q4_K_M",
+            "Q5_1", "IQ4_NL", "Q2_K", "Q3_K_M", "Q5_K_M", "IQ4_XS"} <= formats
     for arch in ("llama", "llama3", "qwen2", "qwen3", "gemma3", "phi3.5"):
         assert {f for a, f in pairs if a == arch} == formats, f"{arch} is not in every format"
     assert {"phi3", "phi3.5-short"} <= {a for a, _ in pairs}
