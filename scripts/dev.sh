@@ -20,7 +20,7 @@ APT_BROWSERS=(chromium firefox-esr webkit2gtk-driver xvfb xauth
 # libFuzzer: clang-19 and its runtimes (libclang-rt-19-dev holds libclang_rt.fuzzer; clang-19 alone lacks it).
 APT_FUZZ=(libclang-rt-19-dev)   # clang-19 itself is in APT_BASE
 # Seconds per fuzz target in the test run (4 targets; docs/fuzzing.md). `dev.sh fuzz N` runs longer.
-CI_FUZZ_SECONDS=${CI_FUZZ_SECONDS:-15}
+CI_FUZZ_SECONDS=${CI_FUZZ_SECONDS:-60}
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 

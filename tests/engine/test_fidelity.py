@@ -59,3 +59,38 @@ def test_figures(report):
     assert groups["embeddings"]["layers"]["rel_l2"][0] == pytest.approx(q4[0])  # only they act on state 0
     assert groups["attention"]["layers"]["rel_l2"][0] == groups["ffn"]["layers"]["rel_l2"][0] == 0
     assert all(0 < g["logits"]["kl"] < ladder["Q4_0"]["numpy"]["logits"]["kl"] for g in groups.values())
+
+
+def _fidelity(model, out, *extra):
+    return subprocess.run([sys.executable, "-m", "wasmlm.cli", "fidelity", str(model), "--out", str(out),
+                           "--tokens", "24", "--runtime", "native", "--ablate", "", *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_llamacpp_only_formats_are_skipped_without_llamacpp(tmp_path):
+    """Q4_K has no gguf-package quantizer: without --llama-python its rung is skipped, said so in the report."""
+    cli_command("native")
+    model = synthetic_gguf.write_model(tmp_path / "tiny.gguf", "llama", n_layer=1)
+    result = _fidelity(model, tmp_path / "report", "--formats", "Q4_K,Q8_0")
+    assert result.returncode == 0, result.stderr
+    ladder = {e["format"]: e for e in json.loads((tmp_path / "report" / "fidelity.json").read_text())["ladder"]}
+    assert "llama.cpp only" in ladder["Q4_K"]["skipped"] and ladder["Q8_0"]["quantizer"] == "gguf"
+    assert "Skipped: Q4_K (quantizable by llama.cpp only" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_llamacpp_rungs(tmp_path):
+    """With llama.cpp (optional extra), K-quant and IQ4 rungs are quantized by it, every matrix in the format,
+    and run through numpy, the engine and llama.cpp: fewer bits, further from float32."""
+    pytest.importorskip("llama_cpp")
+    cli_command("native")
+    model = synthetic_gguf.write_model(tmp_path / "tiny.gguf", "llama", n_layer=1, n_embd=256, n_ff=256)
+    result = _fidelity(model, tmp_path / "report", "--formats", "Q6_K,Q4_K,IQ4_XS,Q2_K",
+                       "--llama-python", sys.executable)
+    assert result.returncode == 0, result.stderr
+    ladder = {e["format"]: e for e in json.loads((tmp_path / "report" / "fidelity.json").read_text())["ladder"]}
+    assert all(e["quantizer"] == "llama.cpp" and "llama_cpp" in e for e in ladder.values())
+    kl = {f: e["numpy"]["logits"]["kl"] for f, e in ladder.items()}
+    assert 0 < kl["Q6_K"] < kl["Q4_K"] < kl["Q2_K"]
+    for e in ladder.values():  # the engine runs the same weights as numpy: only its 8-bit activations differ
+        assert e["engine"]["layers"]["rel_l2"][-1] < e["numpy"]["layers"]["rel_l2"][-1] + 3e-2
+    assert ladder["Q2_K"]["size"] < ladder["Q4_K"]["size"] < ladder["Q6_K"]["size"]

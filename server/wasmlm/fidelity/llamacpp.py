@@ -24,6 +24,23 @@ print(json.dumps({"version": getattr(llama_cpp, "__version__", "?")}))
 """
 
 
+# llama.cpp's quantizer with `pure`: every matrix in the one format (as the gguf package's rungs), except
+# rows that do not fill a block, which llama.cpp gives its usual fallback type.
+QUANTIZE_SCRIPT = """
+import ctypes, sys
+import llama_cpp
+src, dst, ftype = sys.argv[1:4]
+params = llama_cpp.llama_model_quantize_default_params()
+params.ftype = getattr(llama_cpp, "LLAMA_FTYPE_MOSTLY_" + ftype)
+params.pure = True
+sys.exit(llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(params)))
+"""
+
+# A tensor type -> the llama-quantize file type whose base type it is.
+LLAMACPP_FTYPES = {"Q2_K": "Q2_K", "Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M", "Q6_K": "Q6_K",
+                   "IQ4_NL": "IQ4_NL", "IQ4_XS": "IQ4_XS", "Q5_1": "Q5_1"}
+
+
 def llamacpp_available(python: str = sys.executable) -> str | None:
     """The llama-cpp-python version importable by `python`, or None."""
     result = subprocess.run([python, "-c", "import llama_cpp; print(llama_cpp.__version__)"],
@@ -42,3 +59,12 @@ def llamacpp_logits(python: str, model: Path, ids: list[int], n_ctx: int = 0) ->
         if result.returncode != 0:
             raise RuntimeError(f"llama-cpp-python failed on {model.name}: {result.stderr.strip()[-500:]}")
         return np.fromfile(out, dtype=np.float32).reshape(len(ids), -1)
+
+
+def llamacpp_quantize(python: str, src: Path, dst: Path, fmt: str) -> Path:
+    """src (an F32 GGUF) quantized by llama.cpp into `fmt`, every matrix in it (`pure`)."""
+    result = subprocess.run([python, "-c", QUANTIZE_SCRIPT, str(src), str(dst), LLAMACPP_FTYPES[fmt]],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"llama.cpp could not quantize {src.name} to {fmt}: {result.stderr.strip()[-500:]}")
+    return dst

@@ -150,6 +150,10 @@ def markdown(result: dict, plots: list[str]) -> str:
                 last = f"{e[who]['layers']['rel_l2'][-1]:.2e}" if "layers" in e[who] else "-"
                 lines.append(f"| {e['format']} | {e['size'] / 2**20:.1f} | {who} | {m['kl']:.5f} | {m['kl_max']:.4f} | "
                              f"{m['top1']:.3f} | {m['top5']:.3f} | {m['perplexity']:.3f} | {last} |")
+        by_llama = [e["format"] for e in ladder if e.get("quantizer") == "llama.cpp"]
+        if by_llama:
+            lines += ["", f"Quantized by llama.cpp (`pure`: every matrix in the format): {', '.join(by_llama)}; "
+                          "the others by the gguf package."]
         lines += ["", "Relative L2 error against float32 per state (engine / numpy with the requantized weights):", "",
                   "| state | " + " | ".join(e["format"] for e in ladder) + " |", "|---|" + "---|" * len(ladder)]
         for i in range(result["n_layer"] + 1):
@@ -165,9 +169,9 @@ def markdown(result: dict, plots: list[str]) -> str:
             m, r = g["logits"], g["layers"]["rel_l2"]
             lines.append(f"| {group} | {m['kl']:.5f} | {m['top1']:.3f} | {m['top5']:.3f} | {m['perplexity']:.3f} | "
                          f"{r[0]:.1e} | {r[1]:.1e} | {r[-1]:.1e} |")
-    skipped = [e["format"] for e in result["ladder"] if "skipped" in e]
+    skipped = [f"{e['format']} ({e['skipped']})" for e in result["ladder"] if "skipped" in e]
     if skipped:
-        lines.append(f"\nSkipped (the gguf package cannot quantize them): {', '.join(skipped)}.")
+        lines.append(f"\nSkipped: {', '.join(skipped)}.")
     lines += ["", *(f"![{p}]({p})" for p in plots), "", f"Run time: {result['seconds']} s.", ""]
     return "\n".join(lines)
 

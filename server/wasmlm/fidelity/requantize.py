@@ -10,9 +10,11 @@ from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
 from gguf.constants import GGML_QUANT_SIZES
 from gguf.quants import dequantize, quantize
 
-# The formats the engine runs; of these, gguf 0.19 quantizes F32, F16, BF16, Q4_0, Q4_1, Q5_0 and Q8_0
-# (its K-quants only dequantize): format_quantizable() checks at run time.
-ENGINE_FORMATS = ("F32", "F16", "BF16", "Q8_0", "Q5_0", "Q4_1", "Q4_0", "Q6_K", "Q4_K")
+# The formats the engine runs; of these, gguf 0.19 quantizes F32, F16, BF16, Q8_0, Q5_1, Q5_0, Q4_1 and Q4_0
+# (its K-quants and IQ4 only dequantize): format_quantizable() checks at run time; the others are rungs
+# only where llama.cpp quantizes them (llamacpp_requantize).
+ENGINE_FORMATS = ("F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K", "Q5_1", "Q5_0", "Q4_K", "Q4_1", "Q4_0",
+                  "IQ4_XS", "IQ4_NL", "Q3_K", "Q2_K")
 DEFAULT_FORMATS = ("F32", "F16", "Q8_0", "Q5_0", "Q4_1", "Q4_0")
 
 
@@ -64,6 +66,20 @@ def weights_requantize(base: dict[str, np.ndarray], fmt: str, group: str) -> dic
         if _requantizable(w, qtype) and any(part in name for part in GROUPS[group]):
             out[name] = dequantize(quantize(w, qtype), qtype).astype(np.float32).reshape(w.shape)
     return out
+
+
+def llamacpp_requantize(reader: GGUFReader, base: dict[str, np.ndarray], fmt: str, path: Path,
+                        python: str) -> Requantized:
+    """`base` written as F32, then quantized by llama.cpp (`python` has llama-cpp-python) into fmt."""
+    from .llamacpp import llamacpp_quantize
+    from .reference import tensors_dequantize
+    f32 = path.with_suffix(".f32.gguf")
+    gguf_requantize(reader, base, "F32", f32)
+    try:
+        llamacpp_quantize(python, f32, path, fmt)
+    finally:
+        f32.unlink()
+    return Requantized(path, path.stat().st_size, tensors_dequantize(GGUFReader(str(path))))
 
 
 def gguf_requantize(reader: GGUFReader, base: dict[str, np.ndarray], fmt: str, path: Path) -> Requantized:

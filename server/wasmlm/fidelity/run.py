@@ -11,7 +11,7 @@ from . import reference
 from .engine_layers import engine_layers, engine_tokenize
 from .llamacpp import llamacpp_available, llamacpp_logits
 from .metrics import layer_errors, logit_metrics
-from .requantize import GROUPS, format_quantizable, gguf_requantize, weights_requantize
+from .requantize import GROUPS, format_quantizable, gguf_requantize, llamacpp_requantize, weights_requantize
 
 DEFAULT_TEXT = Path(__file__).with_name("text.txt")
 
@@ -54,16 +54,18 @@ def fidelity_run(model: Path, text: str, formats: list[str], work: Path, runtime
         result["source"]["llama_cpp"] = {"logits": logit_metrics(llamacpp_logits(llama_python, model, ids), ref.logits, ids)}
     work.mkdir(parents=True, exist_ok=True)
     for fmt in formats:
-        if not format_quantizable(fmt):
-            _log(f"{fmt}: the gguf package cannot quantize it; skipped")
-            result["ladder"].append({"format": fmt, "skipped": "not quantizable by the gguf package"})
+        by_gguf = format_quantizable(fmt)
+        if not by_gguf and not llama_version:
+            _log(f"{fmt}: the gguf package cannot quantize it and llama.cpp is not there (--llama-python); skipped")
+            result["ladder"].append({"format": fmt, "skipped": "quantizable by llama.cpp only (--llama-python)"})
             continue
-        _log(f"{fmt}: requantize, numpy pass, engine")
+        _log(f"{fmt}: requantize ({'gguf' if by_gguf else 'llama.cpp'}), numpy pass, engine")
         path = work / f"{model.stem}.{fmt}.gguf"
-        req = gguf_requantize(reader, base, fmt, path)
+        req = (gguf_requantize(reader, base, fmt, path) if by_gguf
+               else llamacpp_requantize(reader, base, fmt, path, llama_python))
         nq = reference.forward(hp, req.weights, ids)
         eq = engine_layers(runtime, path, ids)
-        entry = {"format": fmt, "size": req.size, "numpy": _pair(nq.states, nq.logits, ref, ids),
+        entry = {"format": fmt, "quantizer": "gguf" if by_gguf else "llama.cpp", "size": req.size, "numpy": _pair(nq.states, nq.logits, ref, ids),
                  "engine": _pair(eq.states, eq.logits, ref, ids)}
         if llama_version:
             entry["llama_cpp"] = {"logits": logit_metrics(llamacpp_logits(llama_python, path, ids), ref.logits, ids)}
