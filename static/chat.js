@@ -87,7 +87,7 @@ async function model_load(entry) {
   let loaded;
   try {
     loaded = await load(model_manifest_url(entry), {
-      nCtx: settings_read().nCtx, memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted(), build: build_wanted(),
+      nCtx: settings_read().nCtx, kvType: kv_wanted(), memoryBudget: memory_budget(), engineFiles: engine_files(), threads: threads_wanted(), build: build_wanted(),
       onProgress: (p) => { if (mine === loads) { view.progress = p; render(); } },
       onNotice: (message) => { if (mine === loads) { view.notices.push(message); render(); } },
     });
@@ -108,6 +108,12 @@ function threads_wanted() {
 }
 
 // ?build=debug loads the debug build (DWARF, for DevTools' C/C++ debugging: docs/debugging.md).
+// ?kv=q8_0: the KV cache in q8_0, half the memory of f16 (long contexts of big models).
+function kv_wanted() {
+  const k = new URLSearchParams(location.search).get("kv");
+  return k === "q8_0" || k === "f16" ? k : undefined;
+}
+
 function build_wanted() {
   const b = new URLSearchParams(location.search).get("build");
   return /^[a-z0-9-]{1,32}$/.test(b || "") ? b : undefined;

@@ -81,6 +81,10 @@ export async function loadEngine({ build = "simd", wasmUrl, jsUrl, workerUrl, wa
 
 const utf8_encoder = new TextEncoder();
 
+// KV cache types by name, as ggml type ids (wl_engine_init_kv), and their bytes per value (the
+// memory plan in static/loader.js uses the same figures).
+export const KV_TYPES = { f16: 1, q8_0: 8 };
+
 class Engine {
   constructor(m, build, threads, memory) {
     this.m = m;
@@ -94,6 +98,9 @@ class Engine {
 
   malloc(n) { return this.m._malloc(n) >>> 0; }
   free(p) { this.m._free(p); }
+  // Room for the model file: unlike malloc, it may be more than 2 GiB (wl_gguf_alloc in api.h).
+  ggufAlloc(n) { return this.m._wl_gguf_alloc(n) >>> 0; }
+  ggufFree(p) { this.m._wl_gguf_free(p); }
   // The memory as it is now: growth replaces the buffer, so take views afresh after each call.
   buffer() { return this.memory ? this.memory.buffer : this.m.HEAPU8.buffer; }
   heap() { return new Uint8Array(this.buffer()); }
@@ -136,9 +143,11 @@ class Engine {
 
   // ---- the model
 
-  create(ptr, size, { nCtx = 0, threads = this.threads } = {}) {
+  // kvType: "f16" (default) or "q8_0" (half the KV cache's memory; KV_TYPES).
+  create(ptr, size, { nCtx = 0, threads = this.threads, kvType = "f16" } = {}) {
     if (this.e) throw new EngineError(-10, "a model is already loaded in this engine");
-    this.e = this.m._wl_engine_init(ptr, size, nCtx, threads) >>> 0;
+    if (!(kvType in KV_TYPES)) throw new EngineError(-1, `KV cache type '${kvType}' is not one of ${Object.keys(KV_TYPES).join(", ")}`);
+    this.e = this.m._wl_engine_init_kv(ptr, size, nCtx, threads, KV_TYPES[kvType]) >>> 0;
     if (!this.e) throw this.fail(null);
   }
 

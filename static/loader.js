@@ -15,22 +15,69 @@ export function scratch_estimate(manifest, nCtx) {
   return vocab * 4 * 2 + nCtx * 4 * 64 + 48 * MiB;
 }
 
-export function memory_plan(manifest, { nCtx, budget = WASM32_LIMIT }) {
+// Bytes of one cached value for each KV cache type (the engine's create({kvType})): f16, and
+// q8_0's blocks of 32 int8 values with one fp16 scale.
+export const KV_VALUE_BYTES = { f16: 2, q8_0: 34 / 32 };
+
+// A context shorter than this is not worth a download; fitted contexts are multiples of CTX_STEP.
+export const CTX_MIN = 256;
+const CTX_STEP = 256;
+
+// K and V of every layer for one token. Manifests name the shape (n_layer, n_head_kv, head_dim);
+// older ones only kv_bytes_per_token, for float32 values: an overestimate, hence safe.
+export function kv_bytes_per_token(manifest, kvType = "f16") {
+  const per = KV_VALUE_BYTES[kvType];
+  if (!per) throw new Error(`KV cache type '${kvType}' is not one of ${Object.keys(KV_VALUE_BYTES).join(", ")}`);
+  const { n_layer: l, n_head_kv: h, head_dim: d } = manifest;
+  if (l > 0 && h > 0 && d > 0) return Math.ceil(2 * l * h * d * per);
+  return manifest.kv_bytes_per_token || 0;
+}
+
+// What loading `manifest` will take in wasm memory: weights + KV cache for the context + scratch
+// (which includes the engine's own runtime), against wasm32's 4 GiB and the page's budget (from
+// the device's memory). Decided before the first shard is fetched. When nCtx does not fit, the
+// plan takes the largest context that does (a multiple of CTX_STEP, at least CTX_MIN) and says so
+// in `note`; when not even CTX_MIN fits, fits is false and `reason` names the sizes and the fix.
+export function memory_plan(manifest, { nCtx, budget = WASM32_LIMIT, kvType = "f16" }) {
   if (!manifest?.gguf?.size) throw new Error("manifest has no gguf.size");
   if (!(nCtx > 0)) throw new Error(`context length must be positive, got ${nCtx}`);
   const weights = manifest.gguf.size;
-  const kv = (manifest.kv_bytes_per_token || 0) * nCtx;
-  const scratch = scratch_estimate(manifest, nCtx);
-  const total = weights + kv + scratch;
+  const perToken = kv_bytes_per_token(manifest, kvType);
   const limit = Math.min(budget || WASM32_LIMIT, WASM32_LIMIT);
-  const plan = { weights, kv, scratch, total, limit, fits: total <= limit, reason: "" };
+  const need = (n) => weights + perToken * n + scratch_estimate(manifest, n);
+  let ctx = nCtx;
+  let note = "";
+  if (need(ctx) > limit) {
+    const room = limit - need(0);
+    const fitted = Math.floor(room / (perToken + scratch_estimate(manifest, 1) - scratch_estimate(manifest, 0)) / CTX_STEP) * CTX_STEP;
+    if (fitted >= CTX_MIN && fitted < nCtx) {
+      ctx = fitted;
+      note = `the context is ${ctx} tokens instead of ${nCtx}, so that ${manifest.name || manifest.id} fits in ` +
+        `${limit_name(limit)} (KV cache ${kvType}${kvType === "q8_0" ? "" : "; the q8_0 KV cache would allow " + Math.min(nCtx, plan_ctx_max(manifest, limit, "q8_0", need)) + " tokens"})`;
+    }
+  }
+  const kv = perToken * ctx;
+  const scratch = scratch_estimate(manifest, ctx);
+  const total = weights + kv + scratch;
+  const plan = { weights, kv, scratch, total, limit, nCtx: ctx, kvType, fits: total <= limit, note, reason: "" };
   if (!plan.fits) {
-    const which = limit === WASM32_LIMIT ? "the 4 GiB WebAssembly limit" : `this page's memory budget (${mib(limit)})`;
     plan.reason = `${manifest.name || manifest.id} needs ${mib(total)} (weights ${mib(weights)}, ` +
-      `KV cache for ${nCtx} tokens ${mib(kv)}, scratch ${mib(scratch)}), more than ${which}. ` +
-      `Choose a shorter context or a smaller model.`;
+      `KV cache for ${ctx} tokens in ${kvType} ${mib(kv)}, scratch ${mib(scratch)}), more than ${limit_name(limit)}. ` +
+      (need(CTX_MIN) > limit && weights + scratch_estimate(manifest, CTX_MIN) > limit
+        ? "The weights alone leave no room: choose a smaller quantization or a smaller model."
+        : `Choose ${kvType !== "q8_0" && kv > 0 ? "the q8_0 KV cache, " : ""}a shorter context, a smaller quantization or a smaller model.`);
   }
   return plan;
+}
+
+function limit_name(limit) {
+  return limit === WASM32_LIMIT ? "the 4 GiB WebAssembly limit" : `this page's memory budget (${mib(limit)})`;
+}
+
+// The longest context (a multiple of CTX_STEP) that fits with another KV cache type.
+function plan_ctx_max(manifest, limit, kvType, need) {
+  const per = kv_bytes_per_token(manifest, kvType) + scratch_estimate(manifest, 1) - scratch_estimate(manifest, 0);
+  return Math.max(0, Math.floor((limit - need(0)) / per / CTX_STEP) * CTX_STEP);
 }
 
 export function mib(n) {

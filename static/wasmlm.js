@@ -34,7 +34,8 @@ let serial = 0;
 // ---- loading ------------------------------------------------------------------------------------
 
 // source: a model's base URL ("/chunks/<id>/") or its manifest URL (".../manifest.json").
-// options: nCtx (2048), threads, build (an engine build name, as ?build=), memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
+// options: nCtx (2048; shortened when the model would not fit in memory, with a notice), kvType ("f16" or "q8_0":
+// half the KV cache's memory), threads, build (an engine build name, as ?build=), memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
 // onProgress({phase, bytes, total, mbps, etaS}), onNotice(text), signal, workerUrl.
 export async function load(source, options = {}) {
   const { signal } = options;
@@ -43,16 +44,28 @@ export async function load(source, options = {}) {
     globalThis.location?.href).href;
   const manifest = await manifest_fetch(manifestUrl);
   const engineFiles = options.engineFiles ?? await engine_files_fetch();
+  storage_persist(manifest, options.onNotice);
   const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module" });
   const model = new Model(worker, manifest, options);
   try {
-    await model._load({ manifestUrl, nCtx: options.nCtx, memoryBudget: options.memoryBudget, engineFiles,
+    await model._load({ manifestUrl, nCtx: options.nCtx, kvType: options.kvType, memoryBudget: options.memoryBudget, engineFiles,
       threads: options.threads, build: options.build }, signal);
   } catch (err) {
     model.dispose();
     throw err;
   }
   return model;
+}
+
+// Asks the browser to keep this site's storage under pressure (only a page may ask: the worker
+// cannot). A model of several GB would otherwise be the first thing evicted. Not awaited: a
+// browser may show a prompt, and loading need not wait for the answer.
+const PERSIST_ABOVE = 256 * 1024 ** 2;
+function storage_persist(manifest, onNotice) {
+  if (!(manifest?.gguf?.size > PERSIST_ABOVE) || !globalThis.navigator?.storage?.persist) return;
+  navigator.storage.persist().then((granted) => {
+    if (!granted) onNotice?.("the browser did not make this site's storage persistent: it may evict the cached model when space runs low");
+  }, () => {});
 }
 
 async function manifest_fetch(url) {

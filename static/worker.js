@@ -1,6 +1,6 @@
 // The model's home: loads shards straight into the engine's memory and runs generation.
 // Messages are those of docs/contracts.md ("Worker messages").
-import { memory_plan, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
+import { memory_plan, mib, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
 import { loadEngine, relaxedSimdSupported } from "./engine.js";
 
 const BUILD_DIR = new URL("../build/wasm/", import.meta.url);
@@ -205,7 +205,7 @@ function sink_open(e, base, shard, timing) {
 
 // ---- load ------------------------------------------------------------------------------------
 
-async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: files, threads, build: forced }) {
+async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, kvType = "f16", engineFiles: files, threads, build: forced }) {
   if (busy) throw new Error("already busy; reload the page to start over");
   if (engine) throw new Error("a model is already loaded; the page starts a new worker for another");
   busy = true;
@@ -213,9 +213,8 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   const t0 = now();
   const base = new URL(manifestUrl, self.location.href);
   const manifest = await manifest_fetch(base);
-  nCtx = Math.min(ctx || 2048, manifest.context_length || Infinity);
-  const plan = memory_plan(manifest, { nCtx, budget: memoryBudget });
-  if (!plan.fits) throw Object.assign(new Error(plan.reason), { where: "memory" });
+  const plan = await plan_make(manifest, { nCtx: Math.min(ctx || 2048, manifest.context_length || Infinity), memoryBudget, kvType });
+  nCtx = plan.nCtx;
 
   build = await build_pick(threads, forced);
   const [started] = build.threads > 1 ? await engine_start_first(build) : [engine_start(build)];
@@ -226,7 +225,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   const reserve = async () => {
     const { engine: e } = await started;
     if (ggufPtr === null) {
-      ggufPtr = e.malloc(manifest.gguf.size) >>> 0;
+      ggufPtr = e.ggufAlloc(manifest.gguf.size);
       if (!ggufPtr) throw Object.assign(new Error(`could not reserve ${manifest.gguf.size} bytes of wasm memory for the model`), { where: "memory" });
     }
     return e;
@@ -249,7 +248,7 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
   const { engine: e, compileMs } = await started;
   await reserve();
   try {
-    e.create(ggufPtr, manifest.gguf.size, { nCtx, threads: build.threads });
+    e.create(ggufPtr, manifest.gguf.size, { nCtx, threads: build.threads, kvType: plan.kvType });
   } catch (err) {
     throw Object.assign(new Error(`the engine refused the model: ${err.message}`), { where: "engine" });
   }
@@ -275,6 +274,36 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, engineFiles: fil
       plan,
     },
   });
+}
+
+// The memory plan (static/loader.js), decided before any shard is fetched: a model that cannot fit
+// is refused here, a context that cannot fit is shortened (with a notice). The storage estimate is
+// compared with the download: a model larger than the room left will load but not be cached.
+async function plan_make(manifest, { nCtx, memoryBudget, kvType }) {
+  let plan;
+  try {
+    plan = memory_plan(manifest, { nCtx, budget: memoryBudget, kvType });
+  } catch (err) {
+    throw Object.assign(new Error(err.message), { where: "memory" });
+  }
+  if (!plan.fits) throw Object.assign(new Error(plan.reason), { where: "memory" });
+  if (plan.note) post({ type: "notice", message: plan.note });
+  plan.storage = await storage_estimate();
+  const cached = manifest.gguf.size;   // the cache keeps decoded shards
+  if (plan.storage && plan.storage.quota - plan.storage.usage < cached) {
+    post({ type: "notice", message: `this site may store ${mib(plan.storage.quota - plan.storage.usage)} more, ` +
+      `the model is ${mib(cached)}: it will load, but the browser may refuse to keep it (then it is downloaded again next time)` });
+  }
+  return plan;
+}
+
+async function storage_estimate() {
+  try {
+    const { quota, usage } = await promise_within(navigator.storage.estimate(), 5000, "no storage estimate");
+    return Number.isFinite(quota) ? { quota, usage: usage || 0 } : null;
+  } catch {
+    return null;
+  }
 }
 
 async function manifest_fetch(url) {

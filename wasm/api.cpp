@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gguf.h"
+#include "kv_cache.h"
 #include "model.h"
 #include "quants.h"
 #include "sampler.h"
@@ -97,6 +98,15 @@ extern "C" {
 API const char* wl_last_error(void) { return status_message(); }
 
 API wl_engine* wl_engine_init(const uint8_t* gguf, size_t size, int n_ctx, int n_threads) {
+    return wl_engine_init_kv(gguf, size, n_ctx, n_threads, GGML_TYPE_F16);
+}
+
+API wl_engine* wl_engine_init_kv(const uint8_t* gguf, size_t size, int n_ctx, int n_threads, int kv_type) {
+    if (kv_type != GGML_TYPE_F16 && kv_type != GGML_TYPE_Q8_0) {
+        status_fail(WL_ERR_ARG, "KV cache type %d is not one of f16 (%d) and q8_0 (%d)", kv_type, GGML_TYPE_F16,
+                    GGML_TYPE_Q8_0);
+        return nullptr;
+    }
     if (!gguf || size == 0) {
         status_fail(WL_ERR_ARG, "wl_engine_init: no GGUF bytes given");
         return nullptr;
@@ -115,7 +125,7 @@ API wl_engine* wl_engine_init(const uint8_t* gguf, size_t size, int n_ctx, int n
             status_fail(rc, "the GGUF holds no tensors and no tokenizer this engine can use: %s", why.c_str());
         }
     }
-    if (rc == WL_OK && !e->vocab_only) rc = model_init(&e->m, &e->file, n_ctx);
+    if (rc == WL_OK && !e->vocab_only) rc = model_init(&e->m, &e->file, n_ctx, kv_type);
     if (rc == WL_OK && !e->vocab_only) rc = tokenizer_init(&e->tok, &e->file);
     if (rc == WL_OK && !e->vocab_only && tokenizer_n_vocab(e->tok) != e->m.hp.n_vocab)
         rc = status_fail(WL_ERR_SHAPE, "the tokenizer has %d tokens but token_embd.weight has %d rows",
@@ -174,8 +184,8 @@ API int wl_engine_info_json(wl_engine* e, char* out, int cap) {
                "\"n_head\": %d, \"n_head_kv\": %d, \"head_dim\": %d, \"bos\": %d, \"eos\": %d, \"add_bos\": %s, ",
                hp->n_vocab, m->n_ctx, hp->n_ctx_train, hp->n_layer, hp->n_embd, hp->n_head, hp->n_head_kv,
                hp->head_dim, tokenizer_bos(e->tok), tokenizer_eos(e->tok), tokenizer_add_bos(e->tok) ? "true" : "false");
-    str_printf(&s, "\"weights_bytes\": %zu, \"kv_bytes\": %zu, \"scratch_bytes\": %zu, \"threads\": %d, \"simd\": \"%s\"}",
-               m->weights_bytes, model_kv_bytes(m), m->scratch_bytes, pool_threads(), kernels_simd());
+    str_printf(&s, "\"weights_bytes\": %zu, \"kv_bytes\": %zu, \"kv_type\": \"%s\", \"scratch_bytes\": %zu, \"threads\": %d, \"simd\": \"%s\"}",
+               m->weights_bytes, model_kv_bytes(m), kv_type_name(m->kv_type), m->scratch_bytes, pool_threads(), kernels_simd());
     return text_out(s, out, cap);
 }
 

@@ -24,6 +24,14 @@ const char* wl_last_error(void);
 // until wl_engine_free. n_ctx <= 0 picks min(trained context, 4096); larger values are clamped
 // to the trained context. n_threads <= 0: one per hardware thread. NULL on error.
 wl_engine* wl_engine_init(const uint8_t* gguf, size_t size, int n_ctx, int n_threads);
+// The same with the KV cache's type: 1 = f16 (wl_engine_init's), 8 = q8_0 (half the memory).
+wl_engine* wl_engine_init_kv(const uint8_t* gguf, size_t size, int n_ctx, int n_threads, int kv_type);
+
+// Memory for a GGUF file of `size` bytes, which may be more than 2 GiB (up to wasm32's 4 GiB,
+// less what is used): malloc cannot give that much in one piece, as dlmalloc refuses any request
+// of half the address space. Give it back with wl_gguf_free. NULL when there is not enough.
+uint8_t* wl_gguf_alloc(size_t size);
+void wl_gguf_free(uint8_t* p);
 void wl_engine_free(wl_engine* e);
 
 // JSON (see docs/contracts.md). Like snprintf: returns the full length, writes at most cap - 1

@@ -8,7 +8,8 @@
 //                                   [--repeat-penalty R] [--seed S]
 //   wasmlm-cli bench GGUF [--prompt 128] [--gen 64]
 //   wasmlm-cli layers GGUF --ids JSON [--positions JSON] [--logits FILE] [--perturb-layer L [--perturb A]]
-// Every command also takes --threads N (default 1) and --ctx N where it makes sense.
+// Every command also takes --threads N (default 1), --ctx N where it makes sense, and
+// --cache-type f16|q8_0 (the KV cache: q8_0 needs half the memory of f16).
 //
 // wasm/js/node_cli.mjs runs the same commands over the wasm build; both use only the C API, so
 // keep the logic here plain enough to mirror line by line. Errors: one line on stderr, exit 1
@@ -121,11 +122,21 @@ struct loaded {
     double load_ms;
 };
 
+static int g_kv_type = 1;  // --cache-type, taken before each command parses its own options (1: f16)
+
+// --cache-type f16|q8_0 as the ggml type id wl_engine_init_kv takes.
+static void kv_type_take(args* a) {
+    const char* s = opt_str(a, "--cache-type", "f16");
+    if (!strcmp(s, "f16")) g_kv_type = 1;
+    else if (!strcmp(s, "q8_0")) g_kv_type = 8;
+    else die(2, "--cache-type must be f16 or q8_0, got '%s'", s);
+}
+
 static loaded engine_load(const char* path, int n_ctx, int n_threads) {
     loaded l;
     double t0 = now_ms();
     l.bytes = file_read(path);
-    l.e = wl_engine_init((const uint8_t*)l.bytes.data(), l.bytes.size(), n_ctx, n_threads);
+    l.e = wl_engine_init_kv((const uint8_t*)l.bytes.data(), l.bytes.size(), n_ctx, n_threads, g_kv_type);
     if (!l.e) die(1, "%s: %s", path, wl_last_error());
     l.load_ms = now_ms() - t0;
     return l;
@@ -458,6 +469,7 @@ int main(int argc, char** argv) {
     if (argc < 2) die(2, "%s", usage);
     std::string cmd = argv[1];
     args a = args_parse(argc, argv);
+    kv_type_take(&a);
     if (cmd == "info") return cmd_info(a);
     if (cmd == "tokenize") return cmd_tokenize(a);
     if (cmd == "logits") return cmd_logits(a);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kv_cache.h"
 #include "ops.h"
 #include "quants.h"
 #include "status.h"
@@ -104,25 +105,28 @@ static void rope_rows(model* m, float* x, int n, int n_heads, int table) {
 
 struct attn_job {
     const model* m;
-    const float* k_layer;   // (n_ctx, kv_dim) of this layer
-    const float* v_layer;
-    int window;             // keys further back than this are masked (0: none)
+    const uint8_t* k_layer;  // (n_ctx) rows of m->kv_row bytes, this layer's
+    const uint8_t* v_layer;
+    int window;              // keys further back than this are masked (0: none)
 };
+
+static const int HEAD_DIM_MAX = 4096;  // model_load's bound on attention.key_length
 
 static void attn_one(const attn_job* j, int t, int h) {
     const model* m = j->m;
     const hparams* hp = &m->hp;
-    int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
+    int hd = hp->head_dim, q_dim = hp->n_head * hd;
     int kh = h / (hp->n_head / hp->n_head_kv);
     int pos = m->n_past + t;
     int first = j->window ? std::max(0, pos - j->window + 1) : 0;
     const float* q = m->q + (size_t)t * q_dim + (size_t)h * hd;
     float* out = m->att + (size_t)t * q_dim + (size_t)h * hd;
     memset(out, 0, (size_t)hd * sizeof(float));
+    float k[HEAD_DIM_MAX], v[HEAD_DIM_MAX];  // this head's key and value at p, widened to float
     float max = -INFINITY, sum = 0.0f;
     for (int p = first; p <= pos; p++) {
-        const float* k = j->k_layer + (size_t)p * kv_dim + (size_t)kh * hd;
-        const float* v = j->v_layer + (size_t)p * kv_dim + (size_t)kh * hd;
+        kv_head_load(m->kv_type, j->k_layer + (size_t)p * m->kv_row, (int64_t)kh * hd, k, hd);
+        kv_head_load(m->kv_type, j->v_layer + (size_t)p * m->kv_row, (int64_t)kh * hd, v, hd);
         float score = vec_dot(q, k, hd);
         if (score > max) {  // a new maximum rescales what was summed so far
             float c = exp_f32(max - score);
@@ -178,6 +182,13 @@ static void qkv_project(model* m, const layer_weights* w, int n) {
     bias_add(m->v, w->bv, n, kv_dim);
 }
 
+// The batch's n rows of K or V into the cache of one layer, at positions n_past..
+static void kv_rows_store(model* m, uint8_t* layer, const float* x, int n) {
+    int64_t kv_dim = (int64_t)m->hp.n_head_kv * m->hp.head_dim;
+    for (int t = 0; t < n; t++)
+        kv_row_store(m->kv_type, x + t * kv_dim, layer + (size_t)(m->n_past + t) * m->kv_row, kv_dim);
+}
+
 static void attention_block(model* m, int il, int n) {
     const hparams* hp = &m->hp;
     const layer_weights* w = &m->layers[il];
@@ -195,17 +206,17 @@ static void attention_block(model* m, int il, int n) {
     rope_rows(m, m->q, n, hp->n_head, slides ? 1 : 0);
     rope_rows(m, m->k, n, hp->n_head_kv, slides ? 1 : 0);
     vec_scale(m->q, hp->attn_scale, n * q_dim);
-    // As llama.cpp: K and V are kept in fp16 (stored here as floats) and q is converted to fp16
-    // for q.k; f32 everywhere else.
+    // As llama.cpp: K and V are kept in fp16 (or q8_0, from the fp16-rounded values) and q is
+    // converted to fp16 for q.k; f32 everywhere else.
     vec_round_f16(m->q, n * q_dim);
     vec_round_f16(m->k, n * kv_dim);
     vec_round_f16(m->v, n * kv_dim);
     m->stats.ms_rope += time_ms() - t0;
 
     t0 = time_ms();
-    size_t layer_off = (size_t)il * m->n_ctx * kv_dim;
-    memcpy(m->k_cache + layer_off + (size_t)m->n_past * kv_dim, m->k, (size_t)n * kv_dim * sizeof(float));
-    memcpy(m->v_cache + layer_off + (size_t)m->n_past * kv_dim, m->v, (size_t)n * kv_dim * sizeof(float));
+    size_t layer_off = (size_t)il * m->n_ctx * m->kv_row;
+    kv_rows_store(m, m->k_cache + layer_off, m->k, n);
+    kv_rows_store(m, m->v_cache + layer_off, m->v, n);
     attn_job job = {m, m->k_cache + layer_off, m->v_cache + layer_off, slides ? hp->n_swa : 0};
     pool_run((int64_t)n * hp->n_head, 1, attn_job_run, &job);
     m->stats.ms_attention += time_ms() - t0;

@@ -1,5 +1,5 @@
 // model: the transformer architectures (llama, qwen2, qwen3, gemma3, phi3) over weights that stay where they lie
-// in the GGUF region, a float32 KV cache, and the forward pass.
+// in the GGUF region, a KV cache in f16 or q8_0 (kv_cache.h), and the forward pass.
 //
 // Shapes are written (rows, cols) with cols the fastest dimension, as in the GGUF file: a weight
 // "(n_embd -> n_ff)" is n_ff rows of n_embd values, applied as y = W x.
@@ -80,11 +80,14 @@ struct model {
     const float* rope_factors;
     size_t weights_bytes;
 
-    // KV cache, float32: (n_layer, n_ctx, n_head_kv*head_dim) for K and for V
+    // KV cache: (n_layer, n_ctx) rows of n_head_kv*head_dim values for K and for V, each row
+    // kv_row bytes of kv_type (GGML_TYPE_F16 or GGML_TYPE_Q8_0)
     int n_ctx;
     int n_past;
-    float* k_cache;
-    float* v_cache;
+    int kv_type;
+    size_t kv_row;
+    uint8_t* k_cache;
+    uint8_t* v_cache;
 
     // scratch for one batch of up to max_batch tokens, allocated once
     int max_batch;
@@ -123,7 +126,8 @@ struct model {
 // Validates the hyperparameters and every tensor against them, and allocates the KV cache
 // (n_ctx <= 0 or above the trained context: the trained context) and scratch. Returns WL_OK or a
 // negative wl_status with a message naming the offending key or tensor.
-int model_init(model* m, const gguf_file* f, int n_ctx);
+// kv_type: GGML_TYPE_F16 or GGML_TYPE_Q8_0.
+int model_init(model* m, const gguf_file* f, int n_ctx, int kv_type = 1 /* GGML_TYPE_F16 */);
 void model_free(model* m);
 
 // Evaluates `n` tokens at positions n_past.., appending them to the KV cache. Logits are kept for

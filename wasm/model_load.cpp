@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "kv_cache.h"
 #include "model.h"
 #include "quants.h"
 #include "status.h"
@@ -287,17 +288,30 @@ static float* floats_alloc(model* m, size_t n) {
     return (float*)calloc(n, sizeof(float));
 }
 
-static int buffers_alloc(model* m, int n_ctx) {
+// The cache as two allocations, K and V: each stays under 2 GiB, which wasm32's malloc needs.
+static int kv_alloc(model* m, int kv_type) {
+    const hparams* hp = &m->hp;
+    if (!kv_type_ok(kv_type, hp->head_dim))
+        return status_fail(WL_ERR_ARG, "KV cache type %s is not possible with head size %d (q8_0 needs a multiple of 32)",
+                           kv_type_name(kv_type), hp->head_dim);
+    m->kv_type = kv_type;
+    m->kv_row = kv_row_bytes(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    size_t rows = (size_t)hp->n_layer * (size_t)m->n_ctx;
+    if (rows > SIZE_MAX / 8 / m->kv_row) return status_fail(WL_ERR_NO_MEMORY, "KV cache for %d tokens is too large", m->n_ctx);
+    m->k_cache = (uint8_t*)calloc(rows, m->kv_row);
+    m->v_cache = (uint8_t*)calloc(rows, m->kv_row);
+    if (!m->k_cache || !m->v_cache)
+        return status_fail(WL_ERR_NO_MEMORY, "out of memory for the KV cache (%zu bytes for %d tokens in %s)",
+                           2 * rows * m->kv_row, m->n_ctx, kv_type_name(kv_type));
+    return WL_OK;
+}
+
+static int buffers_alloc(model* m, int n_ctx, int kv_type) {
     const hparams* hp = &m->hp;
     m->n_ctx = n_ctx <= 0 ? std::min(hp->n_ctx_train, DEFAULT_CTX) : std::min(n_ctx, hp->n_ctx_train);
+    int rc = kv_alloc(m, kv_type);
+    if (rc) return rc;
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
-    size_t kv_floats = (size_t)hp->n_layer * (size_t)m->n_ctx * kv_dim;
-    if (kv_floats > SIZE_MAX / 8) return status_fail(WL_ERR_NO_MEMORY, "KV cache for %d tokens is too large", m->n_ctx);
-    m->k_cache = (float*)calloc(kv_floats, sizeof(float));
-    m->v_cache = (float*)calloc(kv_floats, sizeof(float));
-    if (!m->k_cache || !m->v_cache)
-        return status_fail(WL_ERR_NO_MEMORY, "out of memory for the KV cache (%zu bytes for %d tokens)",
-                           2 * kv_floats * sizeof(float), m->n_ctx);
 
     size_t B = (size_t)(m->max_batch = MAX_BATCH);
     size_t E = (size_t)hp->n_embd, Q = (size_t)hp->n_head * hp->head_dim, F = (size_t)hp->n_ff;
@@ -324,13 +338,13 @@ static int buffers_alloc(model* m, int n_ctx) {
 
 // ---------------------------------------------------------------------------------------------
 
-int model_init(model* m, const gguf_file* f, int n_ctx) {
+int model_init(model* m, const gguf_file* f, int n_ctx, int kv_type) {
     memset(m, 0, sizeof(*m));
     m->perturb_layer = -1;
     loader l = {f, nullptr};
     int rc;
     if ((rc = arch_read(&l, m)) || (rc = hparams_read(&l, m)) || (rc = weights_read(&l, m)) ||
-        (rc = buffers_alloc(m, n_ctx)) || (rc = rope_factors_read(&l, m))) {
+        (rc = buffers_alloc(m, n_ctx, kv_type)) || (rc = rope_factors_read(&l, m))) {
         model_free(m);
         return rc;
     }
@@ -350,5 +364,5 @@ void model_free(model* m) {
 }
 
 size_t model_kv_bytes(const model* m) {
-    return 2 * (size_t)m->hp.n_layer * (size_t)m->n_ctx * (size_t)m->hp.n_head_kv * m->hp.head_dim * sizeof(float);
+    return 2 * (size_t)m->hp.n_layer * (size_t)m->n_ctx * m->kv_row;
 }

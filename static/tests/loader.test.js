@@ -6,7 +6,7 @@ import { brotliCompressSync, brotliDecompressSync } from "node:zlib";
 import {
   WASM32_LIMIT, memory_plan, range_headers, body_skip, retry_delay, http_retryable,
   integrity_decision, Progress, run_limited, shards_load, ShardError, cache_key, verify_tiling, bytes_check,
-  CorruptBytes, scratch_estimate, mib, shard_is_brotli,
+  CorruptBytes, scratch_estimate, mib, shard_is_brotli, kv_bytes_per_token,
 } from "../loader.js";
 
 const sha = (u8) => createHash("sha256").update(u8).digest("hex");
@@ -185,14 +185,48 @@ test("memory plan: weights + KV + scratch, refused above the wasm32 limit or the
   assert.equal(small.kv, 46080 * 2048);
   assert.equal(small.total, small.weights + small.kv + small.scratch);
   assert.ok(small.fits);
-  const huge = memory_plan({ ...manifest, name: "Huge", gguf: { size: 3.9 * 1024 ** 3 }, kv_bytes_per_token: 200000 }, { nCtx: 4096 });
-  assert.ok(!huge.fits);
-  assert.equal(huge.limit, WASM32_LIMIT);
-  assert.match(huge.reason, /Huge needs .* MiB.*4 GiB WebAssembly limit/);
+  // a context that does not fit is shortened to the longest multiple of 256 that does, with a note
+  const huge = memory_plan({ ...manifest, name: "Huge", gguf: { size: 3.8 * 1024 ** 3 }, kv_bytes_per_token: 200000 }, { nCtx: 4096 });
+  assert.ok(huge.fits);
+  assert.equal(huge.nCtx, 768);
+  assert.ok(huge.total <= WASM32_LIMIT && huge.total + 256 * 200000 > WASM32_LIMIT);
+  assert.match(huge.note, /context is 768 tokens instead of 4096, so that Huge fits in the 4 GiB WebAssembly limit/);
+  // not even 256 tokens: refused, naming the sizes and what to change
+  const over = memory_plan({ ...manifest, name: "Huge", gguf: { size: 4.0 * 1024 ** 3 }, kv_bytes_per_token: 200000 }, { nCtx: 4096 });
+  assert.ok(!over.fits);
+  assert.equal(over.limit, WASM32_LIMIT);
+  assert.match(over.reason, /Huge needs .* MiB \(weights 4096 MiB, KV cache for 4096 tokens in f16 781 MiB.*4 GiB WebAssembly limit/);
+  assert.match(over.reason, /weights alone leave no room: choose a smaller quantization or a smaller model\.$/);
   const tight = memory_plan({ ...manifest, gguf: { size: 98362432 } }, { nCtx: 512, budget: 64 * 1024 ** 2 });
   assert.ok(!tight.fits);
   assert.match(tight.reason, /memory budget \(64 MiB\)/);
   assert.throws(() => memory_plan(manifest, { nCtx: 0 }), /context length/);
+});
+
+// Phi-3-mini's shape (3.8B, Q4_K_M): the model of issue 11 that malloc could not place.
+const PHI3_MINI = { id: "phi3-mini", name: "Phi-3 mini", gguf: { size: 2396786976 }, vocab_size: 32064, context_length: 4096,
+  n_layer: 32, n_head_kv: 32, head_dim: 96, kv_bytes_per_token: 786432 };
+
+test("memory plan: the KV cache from the model's shape, in f16 or q8_0 (34 bytes per 32 values)", () => {
+  assert.equal(kv_bytes_per_token(PHI3_MINI, "f16"), 32 * 2 * 32 * 96 * 2);
+  assert.equal(kv_bytes_per_token(PHI3_MINI, "q8_0"), 32 * 2 * 32 * 96 * 34 / 32);
+  assert.equal(kv_bytes_per_token({ kv_bytes_per_token: 46080 }, "q8_0"), 46080, "older manifests: their float32 figure");
+  assert.throws(() => kv_bytes_per_token(PHI3_MINI, "q4_0"), /KV cache type 'q4_0' is not one of f16, q8_0/);
+  const f16 = memory_plan(PHI3_MINI, { nCtx: 2048 });
+  assert.ok(f16.fits && f16.nCtx === 2048 && f16.kv === 805306368 && f16.note === "");
+  const q8 = memory_plan(PHI3_MINI, { nCtx: 2048, kvType: "q8_0" });
+  assert.equal(q8.kv, 427819008);
+  assert.equal(q8.kvType, "q8_0");
+  // a 3 GiB budget (a 6 GB device): f16 shortens the context, and the note says q8_0 keeps it all
+  const budget = 3 * 1024 ** 3;
+  const short = memory_plan(PHI3_MINI, { nCtx: 2048, budget });
+  assert.ok(short.fits && short.nCtx === 1792, JSON.stringify(short));
+  assert.match(short.note, /context is 1792 tokens instead of 2048.*budget \(3072 MiB\).*q8_0 KV cache would allow 2048 tokens/);
+  assert.equal(memory_plan(PHI3_MINI, { nCtx: 2048, budget, kvType: "q8_0" }).nCtx, 2048);
+  // a 2 GiB budget: the weights alone do not fit
+  const refused = memory_plan(PHI3_MINI, { nCtx: 2048, budget: 2 * 1024 ** 3 });
+  assert.ok(!refused.fits);
+  assert.match(refused.reason, /^Phi-3 mini needs \d+ MiB \(weights 2286 MiB, KV cache for 2048 tokens in f16 768 MiB, scratch \d+ MiB\), more than this page's memory budget \(2048 MiB\)\. The weights alone leave no room/);
 });
 
 test("resume arithmetic: Range from the received encoded bytes, 206 checked, 200 skipped", () => {
@@ -479,7 +513,7 @@ test("memory plan: the scratch estimate, the exact limit, and the reasons", () =
   assert.equal(exact.reason, "");
   const over = memory_plan(manifest, { nCtx: 1, budget: total - 1 });
   assert.ok(!over.fits);
-  assert.match(over.reason, /Choose a shorter context or a smaller model\.$/);
+  assert.match(over.reason, /weights alone leave no room/);
   assert.throws(() => memory_plan({ id: "m" }, { nCtx: 1 }), /manifest has no gguf\.size/);
   assert.throws(() => memory_plan(undefined, { nCtx: 1 }), /manifest has no gguf\.size/);
   assert.equal(mib(5 * 1024 ** 2), "5.0 MiB");

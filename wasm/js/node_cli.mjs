@@ -1,6 +1,7 @@
 // node_cli: the commands of the native wasmlm-cli (wasm/cli.cpp), run on a wasm build under Node.js.
 //
 //   node wasm/js/node_cli.mjs {info|tokenize|logits|perplexity|generate|bench|layers} GGUF ... [--build B]
+//        [--cache-type f16|q8_0]
 //
 // Same commands, options, output and errors as cli.cpp (read it side by side: the functions
 // mirror each other). Only here: --build simd|mt|scalar|debug|relaxed|relaxed-mt picks the wasm
@@ -97,6 +98,7 @@ function file_read(path) {
 }
 
 let g_build = null; // --build, taken before each command parses its own options
+let g_kv_type = "f16"; // --cache-type, likewise
 
 // The GGUF file is read straight into wasm memory, where the engine uses its weights in place.
 async function engine_load(path, n_ctx, n_threads) {
@@ -109,7 +111,7 @@ async function engine_load(path, n_ctx, n_threads) {
   }
   const size = fstatSync(fd).size;
   const engine = await loadEngine({ build: g_build ?? (n_threads > 1 ? "relaxed-mt" : "relaxed"), threads: n_threads });
-  const ptr = engine.malloc(size);
+  const ptr = engine.ggufAlloc(size);
   if (!ptr) die(1, `${path}: cannot reserve ${size} bytes of wasm memory`);
   for (let at = 0; at < size;) {
     const n = readSync(fd, engine.heap(), ptr + at, Math.min(size - at, 1 << 24), at);
@@ -118,7 +120,7 @@ async function engine_load(path, n_ctx, n_threads) {
   }
   closeSync(fd);
   try {
-    engine.create(ptr, size, { nCtx: n_ctx, threads: n_threads });
+    engine.create(ptr, size, { nCtx: n_ctx, threads: n_threads, kvType: g_kv_type });
   } catch (err) {
     if (err?.name !== "EngineError") throw err;
     die(1, `${path}: ${err.message}`);
@@ -440,6 +442,8 @@ async function main(argv) {
   if (g_build !== null && !["simd", "mt", "scalar", "debug", "relaxed", "relaxed-mt"].includes(g_build)) {
     die(2, `--build must be simd, mt, scalar, debug, relaxed or relaxed-mt, got '${g_build}'`);
   }
+  g_kv_type = opt_str(a, "--cache-type", "f16");
+  if (!["f16", "q8_0"].includes(g_kv_type)) die(2, `--cache-type must be f16 or q8_0, got '${g_kv_type}'`);
   const cmd = COMMANDS[argv[0]];
   if (!cmd) die(2, `unknown command '${argv[0]}' (${usage})`);
   await cmd(a);
