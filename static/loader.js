@@ -19,8 +19,9 @@ export function scratch_estimate(manifest, nCtx) {
 // q8_0's blocks of 32 int8 values with one fp16 scale.
 export const KV_VALUE_BYTES = { f16: 2, q8_0: 34 / 32 };
 
-// A context shorter than this is not worth a download; fitted contexts are multiples of CTX_STEP.
-export const CTX_MIN = 256;
+// A context shorter than this is not worth a download (a system prompt and a few turns); fitted
+// contexts are multiples of CTX_STEP.
+export const CTX_MIN = 512;
 const CTX_STEP = 256;
 
 // K and V of every layer for one token. Manifests name the shape (n_layer, n_head_kv, head_dim);

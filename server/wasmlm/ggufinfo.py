@@ -84,7 +84,7 @@ def _model_facts(reader: gguf.GGUFReader) -> dict:
         "n_layer": n_layer,
         "n_head_kv": n_head_kv,
         "head_dim": head_dim,
-        "kv_bytes_per_token": n_layer * 2 * n_head_kv * head_dim * 4,
+        "kv_bytes_per_token": n_layer * 2 * n_head_kv * head_dim * 2,  # the engine's default f16 cache
         "weights_bytes": int(sum(int(t.n_bytes) for t in reader.tensors)),
         "chat_template": template,
         "bos_token": token_text(reader, "tokenizer.ggml.bos_token_id"),

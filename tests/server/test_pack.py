@@ -59,7 +59,7 @@ def test_manifest_fields(chunks):
     assert smol["format"] == 1 and smol["id"] == SMOLLM2 and smol["name"] == "SmolLM2 135M Instruct"
     assert (smol["architecture"], smol["mode"], smol["context_length"], smol["vocab_size"]) == \
         ("llama", "chat", 8192, 49152)
-    assert (smol["n_layer"], smol["n_head_kv"], smol["head_dim"], smol["kv_bytes_per_token"]) == (30, 3, 64, 46080)
+    assert (smol["n_layer"], smol["n_head_kv"], smol["head_dim"], smol["kv_bytes_per_token"]) == (30, 3, 64, 23040)
     assert "<|im_start|>" in smol["chat_template"]
     assert smol["gguf"]["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert (gemma["architecture"], gemma["mode"], gemma["chat_template"]) == ("gemma3", "completion", None)
