@@ -154,6 +154,25 @@ def test_threads_change_no_logit(builds):
     assert outputs[("mt", 2)] == outputs[("mt", 1)] == outputs[("simd", 1)]
 
 
+def test_q8_0_kv_cache_gives_the_same_logits_in_every_build(builds):
+    """The q8_0 KV cache is written by scalar code and read exactly (an fp16 scale times an int8): every
+    build, threaded or not, relaxed or not, gives the same logits with it, which are not the f16 cache's."""
+    model = model_path("smollm2")
+    node = ["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")]
+    outputs = {}
+    for build, threads in [("simd", 1), ("scalar", 1), ("mt", 2), ("relaxed", 1), ("relaxed-mt", 2)]:
+        result = run_cli(node, "logits", model, "--ids", LOGIT_IDS, "--top", 10, "--build", build, "--threads", threads,
+                         "--cache-type", "q8_0")
+        assert result.returncode == 0, f"{build}: {result.stderr[-2000:]}"
+        outputs[(build, threads)] = result.stdout
+    differing = [key for key, out in outputs.items() if out != outputs[("simd", 1)]]
+    assert not differing, f"q8_0 cache logits differ from the simd build's: {differing}"
+    f16 = run_cli(node, "logits", model, "--ids", LOGIT_IDS, "--top", 10, "--build", "simd")
+    assert f16.returncode == 0 and f16.stdout != outputs[("simd", 1)], "--cache-type q8_0 changed nothing"
+    bad = run_cli(node, "info", model, "--cache-type", "q4_0")
+    assert bad.returncode == 2 and "--cache-type must be f16 or q8_0, got 'q4_0'" in bad.stderr
+
+
 # ---- the relaxed-SIMD builds (wasm/relaxed.mk)
 
 # Teacher-forced ids long enough for prompt tiles (8 and 4 tokens) and decode tiles (1 token).
