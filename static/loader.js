@@ -375,6 +375,15 @@ export async function shard_load(shard, ctx) {
 
 // ---- all shards ---------------------------------------------------------------------------
 
+// Why caching stopped. A full quota says what it means for a model of this size and what helps.
+export function caching_off_notice(err, modelBytes) {
+  const why = `caching is off (${err?.message || err})`;
+  if (err?.name !== "QuotaExceededError") return `${why}; the model will be downloaded again next time`;
+  return `${why}: the browser's storage for this site is full, and the model needs ${mib(modelBytes)} of it. ` +
+    "It works now, but will be downloaded again next time; free space (other sites' data in the browser's " +
+    "settings, or models loaded earlier) so that it can be kept.";
+}
+
 // Loads every shard of `manifest` into sinks from `open_sink(shard)` (which may wait for the engine:
 // requests start first so the download overlaps compilation). Resolves with load statistics.
 export async function shards_load(manifest, ctx) {
@@ -399,7 +408,7 @@ export async function shards_load(manifest, ctx) {
   function caching_off(err) {
     if (!caching) return;
     caching = false;
-    ctx.onNotice?.(`caching is off (${err.message || err}); the model will be downloaded again next time`);
+    ctx.onNotice?.(caching_off_notice(err, manifest.gguf.size));
   }
   let lastReport = 0;
   function tick(force) {

@@ -6,7 +6,7 @@ import { brotliCompressSync, brotliDecompressSync } from "node:zlib";
 import {
   WASM32_LIMIT, memory_plan, range_headers, body_skip, retry_delay, http_retryable,
   integrity_decision, Progress, run_limited, shards_load, ShardError, cache_key, verify_tiling, bytes_check,
-  CorruptBytes, scratch_estimate, mib, shard_is_brotli, kv_bytes_per_token,
+  CorruptBytes, scratch_estimate, mib, shard_is_brotli, kv_bytes_per_token, caching_off_notice,
 } from "../loader.js";
 
 const sha = (u8) => createHash("sha256").update(u8).digest("hex");
@@ -155,7 +155,7 @@ function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {}, hang
     },
     put: async (k, { bytes, size, check }) => {
       calls.put++;
-      if (failPut) throw new Error("QuotaExceededError");
+      if (failPut) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");  // as browsers do
       if (store.size >= hangPutAfter) return new Promise(() => {});
       store.set(k, { bytes: bytes.slice(), size, check });
     },
@@ -410,8 +410,14 @@ test("cache: storage that refuses writes turns caching off, loading goes on", as
   const r = await load(model, { cache: cache_make({ failPut: true }) });
   assert.deepEqual(r.dst, model.gguf);
   assert.equal(r.notices.length, 1);
-  assert.match(r.notices[0], /caching is off \(QuotaExceededError\)/);
+  assert.match(r.notices[0], /^caching is off \(The quota has been exceeded\.\): the browser's storage for this site is full, and the model needs 0\.0 MiB of it\. It works now, but will be downloaded again next time; free space/);
   assert.equal(r.stats.caching, false);
+});
+
+test("cache: other storage errors keep the short notice", () => {
+  assert.equal(caching_off_notice(new TypeError("the body could not be read"), 5),
+    "caching is off (the body could not be read); the model will be downloaded again next time");
+  assert.match(caching_off_notice(new DOMException("q", "QuotaExceededError"), 2396786976), /model needs 2286 MiB of it/);
 });
 
 // ---- the cache holds decoded bytes: a warm load places them, with a size and a cheap check ----
