@@ -73,6 +73,7 @@ def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_to
             "ttft_ms": last["ttft_ms"], "prefill_tps": last["prompt_tps"], "decode_tps": last["gen_tps"],
             "prompt_tokens": last["prompt_tokens"], "generated_tokens": last["generated_tokens"],
             "build": cold["info"].get("build"), "threads": cold["info"].get("threads"),
+            "plan_bytes": (cold["load"].get("plan") or {}).get("total"), "n_ctx": cold["info"].get("n_ctx"),
             "wasm_bytes": cold["stats"]["memory"].get("heap"), "pss_peak_bytes": pss.peak}
 
 

@@ -16,6 +16,7 @@ METRICS = {  # key: (label, unit, higher is better)
     "ttft_ms": ("time to first token", "ms", False),
     "prefill_tps": ("prefill", "tok/s", True),
     "decode_tps": ("decode", "tok/s", True),
+    "plan_bytes": ("memory plan before the download", "MiB", False),
     "wasm_bytes": ("wasm memory after load", "MiB", False),
     "pss_peak_bytes": ("browser PSS, peak", "MiB", False),
 }
