@@ -54,14 +54,14 @@ def prompt_text(gguf: Path, n_tokens: int) -> str:
 
 
 def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_tokens: int,
-                threads: int | None) -> dict:
+                threads: int | None, timeout_s: float = 180) -> dict:
     driver = launch(engine)
     try:
         with PssSampler(driver.browser_pid()) as pss:
-            cold = model_open(driver, server_url, model_id, threads=threads)
+            cold = model_open(driver, server_url, model_id, timeout_s, threads=threads)
             settings_set(driver, temperature=0, max_tokens=gen_tokens, system="")
-            answer = message_send(driver, prompt)
-            warm = model_open(driver, server_url, model_id, threads=threads)
+            answer = message_send(driver, prompt, timeout_s)
+            warm = model_open(driver, server_url, model_id, timeout_s, threads=threads)
     except DriverError as e:
         return run_failed("wasmlm", driver, e)
     finally:
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             chunks_ensure(args.model, server.chunks_dir)
             for engine in browsers:
                 for i in range(args.runs):
-                    runs.append(browser_run(engine, server.url, args.model, prompt, args.gen_tokens, args.page_threads))
+                    runs.append(browser_run(engine, server.url, args.model, prompt, args.gen_tokens, args.page_threads,
+                                            timeout_s=max(180, gguf.stat().st_size / 5e6)))  # GB models: minutes
                     print(f"wasmlm/{engine} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
     if "wllama" in args.compare and browsers:
         mounts = {"/wllama": ROOT / "node_modules/@wllama/wllama", "/wllama-compat": ROOT / "node_modules/@wllama/wllama-compat",
