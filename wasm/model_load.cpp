@@ -297,7 +297,8 @@ static int kv_alloc(model* m, int kv_type) {
     m->kv_type = kv_type;
     m->kv_row = kv_row_bytes(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     size_t rows = (size_t)hp->n_layer * (size_t)m->n_ctx;
-    if (rows > SIZE_MAX / 8 / m->kv_row) return status_fail(WL_ERR_NO_MEMORY, "KV cache for %d tokens is too large", m->n_ctx);
+    // K and V together must be countable in size_t (wasm32: 4 GiB); beyond that calloc fails cleanly
+    if (rows > SIZE_MAX / 2 / m->kv_row) return status_fail(WL_ERR_NO_MEMORY, "KV cache for %d tokens is too large", m->n_ctx);
     m->k_cache = (uint8_t*)calloc(rows, m->kv_row);
     m->v_cache = (uint8_t*)calloc(rows, m->kv_row);
     if (!m->k_cache || !m->v_cache)
