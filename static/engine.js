@@ -81,8 +81,8 @@ export async function loadEngine({ build = "simd", wasmUrl, jsUrl, workerUrl, wa
 
 const utf8_encoder = new TextEncoder();
 
-// KV cache types by name, as ggml type ids (wl_engine_init_kv), and their bytes per value (the
-// memory plan in static/loader.js uses the same figures).
+// KV cache types by name, as ggml type ids (wl_engine_init_kv); static/loader.js's KV_VALUE_BYTES
+// has their sizes for the memory plan.
 export const KV_TYPES = { f16: 1, q8_0: 8 };
 
 class Engine {
