@@ -10,7 +10,9 @@ import pytest
 
 from e2e.chatpage import READ_VIEW
 from e2e.recorder import Recorder
-from e2e.server import DEFAULT_MODEL, WasmlmServer, chunks_ensure
+from e2e.server import chunks_ensure
+from wasmlm.defaults import DEFAULT_MODEL_ID as DEFAULT_MODEL
+from wasmlm.localserve import LocalServer
 
 TOO_BIG = "phi3-mini-q8_0-plan-only"
 SIZE = 4_061_222_144          # Phi-3-mini-4k-instruct Q8_0
@@ -39,7 +41,7 @@ def recorded(tmp_path_factory, wasmlm_server):
     (chunks / DEFAULT_MODEL).symlink_to(wasmlm_server.chunks_dir / DEFAULT_MODEL)
     chunks_ensure(DEFAULT_MODEL, wasmlm_server.chunks_dir)
     manifest_too_big(chunks)
-    with WasmlmServer(chunks_dir=chunks) as server, Recorder(server.url) as recorder:
+    with LocalServer(chunks_dir=chunks) as server, Recorder(server.url) as recorder:
         yield recorder
 
 
