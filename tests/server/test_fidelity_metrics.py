@@ -45,5 +45,5 @@ def test_quantizable_formats():
 
 
 def test_unknown_format_is_refused(capsys):
-    assert main(["fidelity", "x.gguf", "--formats", "Q3_K"]) == 2
-    assert "unknown format Q3_K" in capsys.readouterr().err
+    assert main(["fidelity", "x.gguf", "--formats", "IQ2_XXS"]) == 2
+    assert "unknown format IQ2_XXS" in capsys.readouterr().err
