@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
 from wasmlm.fidelity.llamacpp import llamacpp_logits  # noqa: E402
-from wasmlm.synth import llamacpp_quantize, synth_run  # noqa: E402
+from wasmlm.llamacpp_quant import llamacpp_quantize  # noqa: E402
+from wasmlm.synth import synth_run  # noqa: E402
 
 OUT = ROOT / "tests" / "data" / "oracle"
 SEED = 0

@@ -6,7 +6,6 @@ The weights are drawn tensor by tensor in file order and written a slab of rows 
 model never sits in memory; the same seed and shape give the same bytes. A matrix is N(0, 1/cols) (unit
 variance through every projection), a norm 1 + 0.1 N(0, 1), a bias 0.5 N(0, 1)."""
 
-import ctypes
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter, To
 from gguf.constants import GGML_QUANT_SIZES
 from gguf.quants import quantize
 
+from .llamacpp_quant import QuantizeError, llamacpp_quantize
 from .synth_families import FAMILIES, Shape, shape_scaled
 
 SLAB = 1 << 22  # values drawn and written at a time (32 MB of float64)
@@ -269,34 +269,6 @@ def model_write(path: Path, shape: Shape, seed: int = 0, qtype: GGMLQuantization
     return path
 
 
-# ---------------------------------------------------------------------------------------------
-# quantization by llama.cpp
-
-
-def llamacpp_quantize(src: Path, dst: Path, fmt: str, threads: int = 1) -> Path:
-    """`src` quantized by llama.cpp's own llama_model_quantize into `fmt` (a llama-quantize name:
-    Q4_0, Q8_0, Q4_K_M, IQ4_XS, F16, ...), with its per-tensor choices (Q4_K_M's Q6_K tensors, the
-    fallbacks for rows that do not fill a block)."""
-    try:
-        import llama_cpp
-    except ImportError:
-        raise SynthError("quantizing needs llama.cpp's Python binding: pip install 'wasmlm[llamacpp]' "
-                         "(llama-cpp-python builds llama.cpp from source)") from None
-    name = fmt.upper()
-    ftype = getattr(llama_cpp, "LLAMA_FTYPE_ALL_F32" if name == "F32" else f"LLAMA_FTYPE_MOSTLY_{name}", None)
-    if ftype is None:
-        known = sorted(k.removeprefix("LLAMA_FTYPE_MOSTLY_") for k in dir(llama_cpp) if k.startswith("LLAMA_FTYPE_MOSTLY_"))
-        raise SynthError(f"llama.cpp has no format {fmt!r} (it has F32, {', '.join(known)})")
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = threads
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params))
-    if rc != 0:
-        raise SynthError(f"llama.cpp could not quantize {src} to {name} (llama_model_quantize returned {rc})")
-    return dst
-
-
 def quantized_path(out: Path, fmt: str) -> Path:
     """Where `--quantize FMT` puts its copy: model.gguf -> model.FMT.gguf."""
     return out.with_name(f"{out.stem}.{fmt.upper()}{out.suffix or '.gguf'}")
@@ -351,7 +323,7 @@ def main(argv: list[str]) -> int:
                               [f.strip() for f in args.quantize.split(",") if f.strip()], args.vocab, args.threads,
                               args.head_dim, args.kv_heads):
             print(f"{path} {path.stat().st_size} bytes")
-    except (SynthError, OSError) as e:
+    except (SynthError, QuantizeError, OSError) as e:
         print(f"wasmlm synth: {e}", file=sys.stderr)
         return 1
     return 0

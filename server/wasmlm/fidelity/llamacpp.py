@@ -24,21 +24,14 @@ print(json.dumps({"version": getattr(llama_cpp, "__version__", "?")}))
 """
 
 
-# llama.cpp's quantizer with `pure`: every matrix in the one format (as the gguf package's rungs), except
-# rows that do not fill a block, which llama.cpp gives its usual fallback type.
+# wasmlm.llamacpp_quant in `python` (any interpreter with llama-cpp-python: only that module is imported).
 QUANTIZE_SCRIPT = """
-import ctypes, sys
-import llama_cpp
-src, dst, ftype = sys.argv[1:4]
-params = llama_cpp.llama_model_quantize_default_params()
-params.ftype = getattr(llama_cpp, "LLAMA_FTYPE_MOSTLY_" + ftype)
-params.pure = True
-sys.exit(llama_cpp.llama_model_quantize(src.encode(), dst.encode(), ctypes.byref(params)))
+import sys
+sys.path.insert(0, sys.argv[4])
+from wasmlm.llamacpp_quant import PURE_FTYPES, llamacpp_quantize
+src, dst, fmt = sys.argv[1:4]
+llamacpp_quantize(src, dst, PURE_FTYPES[fmt], pure=True)
 """
-
-# A tensor type -> the llama-quantize file type whose base type it is.
-LLAMACPP_FTYPES = {"Q2_K": "Q2_K", "Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M", "Q6_K": "Q6_K",
-                   "IQ4_NL": "IQ4_NL", "IQ4_XS": "IQ4_XS", "Q5_1": "Q5_1"}
 
 
 def llamacpp_available(python: str = sys.executable) -> str | None:
@@ -63,7 +56,8 @@ def llamacpp_logits(python: str, model: Path, ids: list[int], n_ctx: int = 0) ->
 
 def llamacpp_quantize(python: str, src: Path, dst: Path, fmt: str) -> Path:
     """src (an F32 GGUF) quantized by llama.cpp into `fmt`, every matrix in it (`pure`)."""
-    result = subprocess.run([python, "-c", QUANTIZE_SCRIPT, str(src), str(dst), LLAMACPP_FTYPES[fmt]],
+    package_root = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run([python, "-c", QUANTIZE_SCRIPT, str(src), str(dst), fmt, package_root],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"llama.cpp could not quantize {src.name} to {fmt}: {result.stderr.strip()[-500:]}")
