@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "../tests/file_read.h"
+
 #define FUZZ_CHECK(cond)                                                              \
     do {                                                                              \
         if (!(cond)) {                                                                \
@@ -33,15 +35,3 @@ struct fuzz_input {
         return f;
     }
 };
-
-static inline bool fuzz_file_read(const char* path, std::vector<uint8_t>* out) {
-    FILE* fp = fopen(path, "rb");
-    if (!fp) return false;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    out->resize(n > 0 ? (size_t)n : 0);
-    bool ok = n >= 0 && fread(out->data(), 1, out->size(), fp) == out->size();
-    fclose(fp);
-    return ok;
-}

@@ -29,7 +29,7 @@ static fuzz_model g_models[2];
 static void model_load(fuzz_model* m, const char* name, bool spm) {
     const char* dir = getenv("WASMLM_MODELS") ? getenv("WASMLM_MODELS") : "models";
     std::string path = std::string(dir) + "/" + name;
-    if (!fuzz_file_read(path.c_str(), &m->bytes) || gguf_open(&m->file, m->bytes.data(), m->bytes.size()) != WL_OK ||
+    if (!file_read(path.c_str(), &m->bytes) || gguf_open(&m->file, m->bytes.data(), m->bytes.size()) != WL_OK ||
         tokenizer_init(&m->tok, &m->file) != WL_OK) {
         fprintf(stderr, "fuzz_tokenizer: cannot load %s (%s); run in the repository root after set-up\n",
                 path.c_str(), status_message());

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     int passed = 0;
     for (const std::string& path : paths) {
         std::vector<uint8_t> bytes;
-        if (!fuzz_file_read(path.c_str(), &bytes)) {
+        if (!file_read(path.c_str(), &bytes)) {
             fprintf(stderr, "replay: cannot read %s\n", path.c_str());
             printf("%d passed, 1 failed\n", passed);
             return 1;

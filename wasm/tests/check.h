@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "file_read.h"
 #include "status.h"
 
 static int g_passed, g_failed;
@@ -24,17 +25,4 @@ static int g_passed, g_failed;
 static inline int check_report(void) {
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
-}
-
-// A whole file's bytes (a model, test data); false when it cannot be read.
-static inline bool check_file_read(const char* path, std::vector<uint8_t>* out) {
-    FILE* fp = fopen(path, "rb");
-    if (!fp) return false;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    out->resize((size_t)n);
-    bool ok = fread(out->data(), 1, (size_t)n, fp) == (size_t)n;
-    fclose(fp);
-    return ok;
 }

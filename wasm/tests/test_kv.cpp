@@ -136,7 +136,7 @@ static void test_kv_type_refused(const std::vector<uint8_t>& gguf) {
 
 int main() {
     std::vector<uint8_t> gguf;
-    if (!check_file_read(MODEL, &gguf)) {
+    if (!file_read(MODEL, &gguf)) {
         fprintf(stderr, "FAIL cannot read %s (run: bash scripts/dev.sh setup)\n", MODEL);
         g_failed++;
         return check_report();

@@ -113,7 +113,7 @@ struct loaded_model {
 };
 
 static bool model_load(const char* path, loaded_model* m) {
-    if (!check_file_read(path, &m->bytes)) {
+    if (!file_read(path, &m->bytes)) {
         fprintf(stderr, "FAIL cannot read %s (run: bash scripts/dev.sh setup)\n", path);
         g_failed++;
         return false;
@@ -270,7 +270,7 @@ static void test_pieces(const tokenizer* t) {
 
 static void test_speed(const char* name, const tokenizer* t) {
     std::vector<uint8_t> gpl;
-    if (!check_file_read("/usr/share/common-licenses/GPL-3", &gpl)) return;
+    if (!file_read("/usr/share/common-licenses/GPL-3", &gpl)) return;
     std::string text(gpl.begin(), gpl.end());
     auto t0 = std::chrono::steady_clock::now();
     std::vector<int32_t> ids = encode(t, text, true, false);
@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
     const char* reference = getenv("WASMLM_REFERENCE_DIR") ? getenv("WASMLM_REFERENCE_DIR") : "tests/data/reference";
     std::vector<uint8_t> json;
     std::string vectors_path = std::string(reference) + "/tokenizer_vectors.json";
-    if (!check_file_read(vectors_path.c_str(), &json)) {
+    if (!file_read(vectors_path.c_str(), &json)) {
         fprintf(stderr, "FAIL cannot read %s (committed under tests/data/reference/)\n", vectors_path.c_str());
         g_failed++;
     }
