@@ -7,8 +7,8 @@ from typing import Any
 from .drivers import Driver, DriverError
 
 # WebKitWebDriver may hand the page back before its module scripts have run: no hook yet is "starting".
-READ_VIEW = ("(window.wasmlm ? {state: wasmlm.state, error: wasmlm.error, replies: wasmlm.replies, progress: wasmlm.progress}"
-             " : {state: 'starting', error: null, replies: 0, progress: null})")
+READ_VIEW = ("(window.wasmlm ? {state: wasmlm.state, error: wasmlm.error, replies: wasmlm.replies, progress: wasmlm.progress,"
+             " notices: wasmlm.notices} : {state: 'starting', error: null, replies: 0, progress: null, notices: []})")
 
 
 def view_wait(driver: Driver, done_js: str, timeout_s: float, what: str) -> dict:
@@ -22,7 +22,7 @@ def view_wait(driver: Driver, done_js: str, timeout_s: float, what: str) -> dict
             raise DriverError(f"{driver.engine}: the page failed while {what}: {view['error']}")
         if time.monotonic() > deadline:
             raise DriverError(f"{driver.engine}: still {view['state']!r} after {timeout_s:.0f} s of {what} "
-                              f"(last progress: {view['progress']})")
+                              f"(last progress: {view['progress']}; notices: {view['notices']})")
         time.sleep(0.25)
 
 

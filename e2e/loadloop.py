@@ -1,7 +1,8 @@
 """`python -m e2e.loadloop`: cold loads of the chat page, each in a fresh browser profile, counted and timed.
 
 Made to prove that a load never hangs (the pthreads build in Firefox once hung before its first progress
-message in 1 load of 12): every load must reach "ready" within --timeout seconds. A load that does not is
+message in 1 load of 12): every load must reach "ready" within --timeout seconds; loads that got there only
+because the page replaced a wedged worker (static/wasmlm.js, START_STALL_MS) are counted apart. A load that does not is
 reported with the page's last progress and the worker's console, and the command exits 1. With --reloads K
 each cold load is followed by K warm ones (the page reloaded, shards from the browser's cache).
 
@@ -30,11 +31,12 @@ def load_once(engine: str, server_url: str, model_id: str, threads: int | None, 
     try:
         loaded = model_open(driver, server_url, model_id, timeout_s=timeout_s, threads=threads)
         info, load = loaded["info"], loaded["load"]
+        restarts = [n for n in driver.evaluate("wasmlm.notices") if "stopped answering" in n]
         warm = [model_open(driver, server_url, model_id, timeout_s=timeout_s, threads=threads)["load"]
                 for _ in range(reloads)]
         return {"ok": True, "ms": load["total_ms"], "warm_ms": [w["total_ms"] for w in warm],
                 "wall_s": time.monotonic() - started, "build": info.get("build"), "threads": info.get("threads"),
-                "cold": load, "warm": warm[-1] if warm else None}
+                "cold": load, "warm": warm[-1] if warm else None, "restarts": restarts}
     except DriverError as e:
         return {"ok": False, "error": str(e), "wall_s": time.monotonic() - started,
                 "console": driver.console_lines()[-30:]}
@@ -53,7 +55,8 @@ def loop_run(engine: str, loads: int, threads: int | None, model_id: str = DEFAU
             if r["ok"]:
                 warm = "".join(f", warm {ms:.0f}" for ms in r["warm_ms"])
                 log(f"load {i + 1}/{loads}: ready in {r['ms']:.0f} ms{warm} ({r['build']}, {r['threads']} threads)"
-                    f"; {phases(r['cold'])}" + (f"; warm: {phases(r['warm'])}" if r["warm"] else ""))
+                    f"; {phases(r['cold'])}" + (f"; warm: {phases(r['warm'])}" if r["warm"] else "")
+                    + "".join(f"; RESTARTED: {n}" for n in r["restarts"]))
             else:
                 log(f"load {i + 1}/{loads}: FAILED after {r['wall_s']:.0f} s: {r['error']}")
                 for line in r["console"]:
@@ -70,7 +73,9 @@ def phases(load: dict) -> str:
 
 def summary(results: list[dict]) -> str:
     ok = [r for r in results if r["ok"]]
-    line = f"{len(ok)} of {len(results)} loads ready, {len(results) - len(ok)} hung or failed"
+    restarted = sum(1 for r in ok if r["restarts"])
+    line = (f"{len(ok)} of {len(results)} loads ready ({restarted} after replacing a wedged worker), "
+            f"{len(results) - len(ok)} hung or failed")
     if ok:
         ms = sorted(r["ms"] for r in ok)
         line += f"; cold load ms median {statistics.median(ms):.0f}, min {ms[0]:.0f}, max {ms[-1]:.0f}"

@@ -281,15 +281,21 @@ function render() {
   $("#mode").textContent = view.model ? (chat ? "chat" : "completion") : "";
 }
 
+// The worker's steps before the download (static/worker.js: step_post).
+const START_TEXT = {
+  manifest: "Reading the manifest…", storage: "Checking memory and storage…",
+  engine: "Starting the engine…", cache: "Opening the cache…",
+};
+
 function progress_render() {
   const box = $("#loading");
   box.hidden = view.state !== "loading";
   if (box.hidden) return;
   const p = view.progress;
   const bar = $("#load-bar");
-  if (!p) {
+  if (!p || p.phase === "start") {
     bar.removeAttribute("value");
-    $("#load-text").textContent = "Reading the manifest…";
+    $("#load-text").textContent = START_TEXT[p?.step ?? "manifest"];
     return;
   }
   bar.max = p.total;

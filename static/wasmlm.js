@@ -36,7 +36,7 @@ let serial = 0;
 // source: a model's base URL ("/chunks/<id>/") or its manifest URL (".../manifest.json").
 // options: nCtx (2048; shortened when the model would not fit in memory, with a notice), kvType ("f16" or "q8_0":
 // half the KV cache's memory), threads, build (an engine build name, as ?build=), memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
-// onProgress({phase, bytes, total, mbps, etaS}), onNotice(text), signal, workerUrl.
+// onProgress({phase, bytes, total, mbps, etaS, step}), onNotice(text), signal, workerUrl, stallMs (START_STALL_MS).
 export async function load(source, options = {}) {
   const { signal } = options;
   if (signal?.aborted) throw abort_error("load");
@@ -45,17 +45,29 @@ export async function load(source, options = {}) {
   const manifest = await manifest_fetch(manifestUrl);
   const engineFiles = options.engineFiles ?? await engine_files_fetch();
   storage_persist(manifest, options.onNotice);
-  const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module" });
-  const model = new Model(worker, manifest, options);
-  try {
-    await model._load({ manifestUrl, nCtx: options.nCtx, kvType: options.kvType, memoryBudget: options.memoryBudget, engineFiles,
-      threads: options.threads, build: options.build }, signal);
-  } catch (err) {
-    model.dispose();
-    throw err;
+  const msg = { manifestUrl, nCtx: options.nCtx, kvType: options.kvType, memoryBudget: options.memoryBudget, engineFiles,
+    threads: options.threads, build: options.build };
+  for (let attempt = 1; ; attempt++) {
+    const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module" });
+    const model = new Model(worker, manifest, options);
+    try {
+      return await model._load(msg, signal, options.stallMs ?? START_STALL_MS);
+    } catch (err) {
+      model.dispose();
+      if (!err.stalled || attempt === START_ATTEMPTS) throw err;
+      options.onNotice?.(`${err.message}: starting it again`);
+    }
   }
-  return model;
 }
+
+// A step before the download (worker.js: step_post) that lasts this long means the worker is wedged: each
+// step it waits on has its own shorter limit there (storage estimate 5 s, engine start and cache opening
+// 20 s). Firefox wedged so, rarely, in a fresh profile while starting the pthreads build (docs/loading.md);
+// a new worker then starts normally, so the load starts over once in a new one.
+const START_STALL_MS = 30000;
+const START_ATTEMPTS = 2;
+const STEP_WAIT = { manifest: "reading the manifest", storage: "checking memory and storage",
+  engine: "starting the engine", cache: "opening the cache" };
 
 // Asks the browser to keep this site's storage under pressure (only a page may ask: the worker
 // cannot). A model of several GB would otherwise be the first thing evicted. Not awaited: a
@@ -153,7 +165,10 @@ class Model {
 
   _message(msg) {
     if (msg.type === "notice") return this._options.onNotice?.(msg.message);
-    if (msg.type === "progress") return this._options.onProgress?.(msg);
+    if (msg.type === "progress") {
+      this._op?.on.progress?.(msg);
+      return this._options.onProgress?.(msg);
+    }
     const op = this._op;
     if (!op) return;
     if (msg.type === "error") return op.reject(new WasmlmError(msg.where || "worker", msg.message));
@@ -170,7 +185,7 @@ class Model {
     const run = () => new Promise((resolve, reject) => {
       if (this._dead) return reject(this._dead);
       const op = { on: {} };
-      const end = (fn) => (v) => { if (this._op === op) this._op = null; fn(v); };
+      const end = (fn) => (v) => { if (this._op === op) this._op = null; op.done?.(); fn(v); };
       op.resolve = end(resolve);
       op.reject = end(reject);
       this._op = op;
@@ -181,15 +196,24 @@ class Model {
     return result;
   }
 
-  _load(msg, signal) {
+  // stallMs: how long one step before the download may last (see START_STALL_MS).
+  _load(msg, signal, stallMs) {
     return this._run((op) => {
+      let timer = null;
+      const watch = (step) => {
+        clearTimeout(timer);
+        timer = step && setTimeout(() => op.reject(Object.assign(new WasmlmError("load",
+          `the model's worker stopped answering while ${STEP_WAIT[step] ?? step} (${stallMs / 1000} s)`), { stalled: true })), stallMs);
+      };
       const onAbort = () => op.reject(abort_error("load"));
       signal?.addEventListener("abort", onAbort, { once: true });
+      op.done = () => { clearTimeout(timer); signal?.removeEventListener("abort", onAbort); };
+      op.on.progress = (m) => watch(m.phase === "start" ? m.step : null);
       op.on.ready = (m) => {
-        signal?.removeEventListener("abort", onAbort);
         Object.assign(this, { info: m.info, load: m.load, stats: m.stats });
         op.resolve(this);
       };
+      watch("manifest");    // until the worker's first message: its scripts load, then it reads the manifest
       this._worker.postMessage({ type: "load", model: this.id, ...msg });
     });
   }

@@ -108,7 +108,7 @@ async function engine_start_first(b) {
   } catch (err) {
     build = await build_pick(1);
     post({ type: "notice", message: `${err.message}; running the ${build.name} build on one thread instead` });
-    return [engine_start(build)];
+    return [promise_within(engine_start(build), ENGINE_START_MS, `the ${build.name} build did not start within ${ENGINE_START_MS / 1000} s either`)];
   }
 }
 
@@ -212,13 +212,17 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, kvType = "f16", 
   engineFiles = files || {};
   const t0 = now();
   const base = new URL(manifestUrl, self.location.href);
+  step_post("manifest");
   const manifest = await manifest_fetch(base);
+  step_post("storage");
   const plan = await plan_make(manifest, { nCtx: Math.min(ctx || 2048, manifest.context_length || Infinity), memoryBudget, kvType });
   nCtx = plan.nCtx;
 
   build = await build_pick(threads, forced);
+  step_post("engine");
   const [started] = build.threads > 1 ? await engine_start_first(build) : [engine_start(build)];
   started.catch(() => {});   // reported where it is awaited
+  step_post("cache");
   const cache = await cache_open();
   const timing = { decodeMs: 0, hashed: 0 };
   let ggufPtr = null;
@@ -274,6 +278,13 @@ async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, kvType = "f16", 
       plan,
     },
   });
+}
+
+// Before the download, a load waits on the browser: the manifest, the storage estimate, the engine's
+// start, the cache's opening. Each step is announced, so a load that stops says where (the page shows
+// it; a stalled-load report names it).
+function step_post(step) {
+  post({ type: "progress", phase: "start", step, bytes: 0, total: 0, mbps: 0, etaS: null });
 }
 
 // The memory plan (static/loader.js), decided before any shard is fetched: a model that cannot fit

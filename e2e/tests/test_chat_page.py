@@ -193,6 +193,61 @@ def test_cut_transfer_resumes_with_range(tab, wasmlm_server):
     assert (1, f"bytes={cut['at']}-") in requests
 
 
+# A model worker wedged after announcing its engine step, as Firefox's pthreads start once was: it never
+# answers again (docs/loading.md, "The Firefox start-up hang").
+WEDGED_WORKER = ('self.onmessage = () => self.postMessage({type: "progress", phase: "start", step: "engine",'
+                 ' bytes: 0, total: 0, mbps: 0, etaS: null});')
+
+
+def worker_wedge(tab, times: int) -> list[str]:
+    """The first `times` model workers the tab starts are wedged ones; returns the worker requests seen."""
+    seen = []
+
+    def serve(route):
+        seen.append(route.request.url)
+        if len(seen) > times:
+            return route.continue_()
+        real = route.fetch()           # its headers (COEP, type), with the wedged body
+        route.fulfill(status=200, headers=real.headers, body=WEDGED_WORKER)
+
+    tab.page.context.route("**/static/worker.js", serve)
+    return seen
+
+
+def api_load_js(model_id: str, stall_ms: int) -> str:
+    """Loads `model_id` through static/wasmlm.js from the page; {notices, info} or {error, where, notices}."""
+    return f"""(async () => {{
+      const {{ load }} = await import("/static/wasmlm.js");
+      const notices = [];
+      try {{
+        const model = await load("/chunks/{model_id}/", {{ stallMs: {stall_ms}, threads: 1, onNotice: (n) => notices.push(n) }});
+        model.dispose();
+        return {{ notices, info: model.info }};
+      }} catch (err) {{
+        return {{ notices, error: err.message, where: err.where }};
+      }}
+    }})()"""
+
+
+def test_a_wedged_worker_is_replaced_once(tab, wasmlm_server):
+    model_open(tab, wasmlm_server.url, SMOLLM2_ID, query="&sw=0")
+    seen = worker_wedge(tab, times=1)
+    result = tab.evaluate(api_load_js(SMOLLM2_ID, 2000), timeout_s=120)
+    assert result.get("info", {}).get("n_layer") == 30, result
+    assert result["notices"] == ["the model's worker stopped answering while starting the engine (2 s): starting it again"]
+    assert len(seen) == 2
+
+
+def test_a_worker_wedged_twice_fails_the_load_naming_the_step(tab, wasmlm_server):
+    model_open(tab, wasmlm_server.url, SMOLLM2_ID, query="&sw=0")
+    worker_wedge(tab, times=2)
+    result = tab.evaluate(api_load_js(SMOLLM2_ID, 1000), timeout_s=60)
+    assert result.get("where") == "load", result
+    assert result["error"] == "the model's worker stopped answering while starting the engine (1 s)"
+    # the page is still usable: a load with working workers succeeds
+    assert tab.evaluate(api_load_js(SMOLLM2_ID, 2000), timeout_s=120)["info"]["n_layer"] == 30
+
+
 def test_phone_width_layout(chromium, wasmlm_server, shots):
     phone = chromium.context_new(viewport={"width": 390, "height": 844})
     try:
