@@ -303,7 +303,7 @@ function progress_render() {
   const pct = Math.floor((p.bytes / p.total) * 100);
   $("#load-text").textContent = p.phase === "engine"
     ? "Starting the engine…"
-    : `${pct}% · ${fmt.mb(p.bytes)} of ${fmt.mb(p.total)} · ${p.mbps.toFixed(1)} MB/s · ${fmt.eta(p.etaS)}`;
+    : `${pct}% · ${fmt.mb(p.bytes)} of ${fmt.mb(p.total)} · ${p.mbps.toFixed(1)} MB/s · ${fmt.eta(p.eta_s)}`;
 }
 
 function messages_render() {

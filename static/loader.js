@@ -60,7 +60,7 @@ export function memory_plan(manifest, { nCtx, budget = WASM32_LIMIT, kvType = "f
   const kv = perToken * ctx;
   const scratch = scratch_estimate(manifest, ctx);
   const total = weights + kv + scratch;
-  const plan = { weights, kv, scratch, total, limit, nCtx: ctx, kvType, fits: total <= limit, note, reason: "" };
+  const plan = { weights, kv, scratch, total, limit, n_ctx: ctx, kv_type: kvType, fits: total <= limit, note, reason: "" };
   if (!plan.fits) {
     plan.reason = `${manifest.name || manifest.id} needs ${mib(total)} (weights ${mib(weights)}, ` +
       `KV cache for ${ctx} tokens in ${kvType} ${mib(kv)}, scratch ${mib(scratch)}), more than ${limit_name(limit)}. ` +
@@ -171,7 +171,7 @@ export class Progress {
       bytes,
       total: this.total,
       mbps: rate / 1e6,
-      etaS: left === 0 ? 0 : rate > 0 ? left / rate : null,
+      eta_s: left === 0 ? 0 : rate > 0 ? left / rate : null,
     };
   }
 }
@@ -211,7 +211,7 @@ export class ShardError extends Error {
 const ADVICE_CORRUPT = "The file on the server does not match its manifest: re-pack the model (wasmlm pack) and reload.";
 const ADVICE_NETWORK = "Check the connection and the server, then reload: shards already loaded are kept.";
 
-// Entries hold decoded bytes, so they are named by the decoded sha256 (the same for br and raw packing).
+// Entries hold decoded bytes, so they are named by the decoded sha256 (the same for br and identity packing).
 export function cache_key(shard) {
   return shard.sha256;
 }
@@ -297,79 +297,95 @@ async function cache_read(shard, entry, sink, stallMs) {
 // hex, checksum() -> bytes_check of the decoded bytes, bytes() -> a copy of them, reset()}): from the
 // cache when it holds a good copy of the decoded bytes, else from the network with resume and retries.
 export async function shard_load(shard, ctx) {
-  const { fetch, cache, sink, sleep, url, onBytes } = ctx;
-  const attempts = ctx.attempts ?? RETRY.attempts;
-  const report = () => onBytes(Math.min(sink.decoded(), shard.size));
+  const report = () => ctx.onBytes(Math.min(ctx.sink.decoded(), shard.size));
+  if (await shard_from_cache(shard, ctx, report)) return { source: "cache", requests: 0 };
+  return shard_from_network(shard, ctx, report);
+}
 
-  if (cache.enabled()) {
-    const entry = await cache.get(cache_key(shard));
-    if (entry) {
-      const bad = await cache_read(shard, entry, sink, ctx.cacheStallMs ?? CACHE_STALL_MS);
-      if (!bad) {
-        report();
-        return { source: "cache", requests: 0 };
-      }
-      await cache.remove(cache_key(shard));
-      ctx.onNotice?.(`shard ${shard.index} (${shard.file}) was corrupt in the cache (${bad}); fetching it again`);
-      sink.reset();
-      report();
-    }
+// True when the cache held a good copy, now in place; a bad entry is evicted, with a notice.
+async function shard_from_cache(shard, { cache, sink, cacheStallMs = CACHE_STALL_MS, onNotice }, report) {
+  if (!cache.enabled()) return false;
+  const entry = await cache.get(cache_key(shard));
+  if (!entry) return false;
+  const bad = await cache_read(shard, entry, sink, cacheStallMs);
+  if (!bad) {
+    report();
+    return true;
   }
+  await cache.remove(cache_key(shard));
+  onNotice?.(`shard ${shard.index} (${shard.file}) was corrupt in the cache (${bad}); fetching it again`);
+  sink.reset();
+  report();
+  return false;
+}
 
-  const stallMs = ctx.stallMs ?? STALL_MS;
-  let requests = 0, failures = 0, networkErrors = 0;
-  for (;;) {
-    let received = 0;
-    let corrupt = null;
-    // One transfer, resumed with Range after interruptions, until the whole file has arrived.
-    while (received < shard.encoded_size) {
-      let resp;
-      const abort = new AbortController();
-      try {
-        requests++;
-        resp = await within(fetch(url, { headers: range_headers(received), cache: "no-store", signal: abort.signal }),
-          stallMs, "the server did not answer");
-        if (!resp.ok) {
-          const msg = `HTTP ${resp.status} ${resp.statusText || ""}`.trim();
-          if (!http_retryable(resp.status)) throw new ShardError(shard, `the server answered ${msg}`, ADVICE_NETWORK);
-          throw new Error(msg);
-        }
-        const skip = body_skip(resp.status, resp.headers.get("Content-Range"), received);
-        await body_pump(resp.body, skip, sink, (n) => { received += n; report(); }, stallMs);
-        if (received < shard.encoded_size && ++networkErrors >= attempts * 2) {
-          throw new ShardError(shard, `the transfer kept ending early (${received} of ${shard.encoded_size} bytes)`, ADVICE_NETWORK);
-        }
-      } catch (err) {
-        if (err instanceof Stalled) abort.abort();  // closes the connection the browser would keep
-        if (err instanceof ShardError) throw err;
-        if (err instanceof CorruptBytes) { corrupt = err.message; break; }
-        if (++networkErrors >= attempts * 2) {
-          throw new ShardError(shard, `download failed after ${requests} requests (${err.message})`, ADVICE_NETWORK);
-        }
-        await sleep(retry_delay(networkErrors, shard.index));
-      }
-    }
-    if (!corrupt && received > shard.encoded_size) corrupt = `the file is ${received} bytes, the manifest says ${shard.encoded_size}`;
-    let actual = null;
-    if (!corrupt) {
-      try {
-        actual = sink.finish();
-      } catch (err) {
-        if (!(err instanceof CorruptBytes)) throw err;
-        corrupt = err.message;
-      }
-    }
+// Downloads the shard until its decoded bytes match the manifest (a corrupt copy is fetched again, up to
+// `attempts` times), then hands a copy to the cache: stored decoded, once verified, a warm load needs
+// neither Brotli nor sha256.
+async function shard_from_network(shard, ctx, report) {
+  const { cache, sink, attempts = RETRY.attempts } = ctx;
+  const counts = { requests: 0, networkErrors: 0 };
+  for (let failures = 0; ; failures++) {
+    const cut = await shard_transfer(shard, ctx, counts, report);
+    const { actual, corrupt } = cut ? { actual: null, corrupt: cut } : sink_finish(sink);
     const decision = integrity_decision({ source: "network", expected: shard.sha256, actual, failures, attempts });
     if (decision === "use") {
-      // Stored decoded, once verified: a warm load then needs neither Brotli nor sha256.
-      if (cache.enabled()) ctx.cachePut(cache_key(shard), { bytes: sink.bytes(), size: shard.size, check: sink.checksum() });
-      return { source: "network", requests };
+      if (cache.enabled()) cache.put(cache_key(shard), { bytes: sink.bytes(), size: shard.size, check: sink.checksum() });
+      return { source: "network", requests: counts.requests };
     }
-    failures++;
     const what = corrupt || `sha256 of the decoded bytes is ${actual.slice(0, 12)}…, the manifest says ${shard.sha256.slice(0, 12)}…`;
-    if (decision === "fail") throw new ShardError(shard, `corrupt after ${failures} downloads: ${what}`, ADVICE_CORRUPT);
+    if (decision === "fail") throw new ShardError(shard, `corrupt after ${failures + 1} downloads: ${what}`, ADVICE_CORRUPT);
     sink.reset();
     report();
+  }
+}
+
+// One whole transfer of the encoded file into the sink, resumed with Range after interruptions and
+// retried after network errors (`counts` carries requests and errors across transfers). Resolves with
+// null, or with why the bytes are corrupt.
+async function shard_transfer(shard, ctx, counts, report) {
+  const { fetch, sink, sleep, url, attempts = RETRY.attempts, stallMs = STALL_MS } = ctx;
+  let received = 0;
+  while (received < shard.encoded_size) {
+    const abort = new AbortController();
+    try {
+      counts.requests++;
+      const resp = await within(fetch(url, { headers: range_headers(received), cache: "no-store", signal: abort.signal }),
+        stallMs, "the server did not answer");
+      response_check(shard, resp);
+      const skip = body_skip(resp.status, resp.headers.get("Content-Range"), received);
+      await body_pump(resp.body, skip, sink, (n) => { received += n; report(); }, stallMs);
+      if (received < shard.encoded_size && ++counts.networkErrors >= attempts * 2) {
+        throw new ShardError(shard, `the transfer kept ending early (${received} of ${shard.encoded_size} bytes)`, ADVICE_NETWORK);
+      }
+    } catch (err) {
+      if (err instanceof Stalled) abort.abort();  // closes the connection the browser would keep
+      if (err instanceof ShardError) throw err;
+      if (err instanceof CorruptBytes) return err.message;
+      if (++counts.networkErrors >= attempts * 2) {
+        throw new ShardError(shard, `download failed after ${counts.requests} requests (${err.message})`, ADVICE_NETWORK);
+      }
+      await sleep(retry_delay(counts.networkErrors, shard.index));
+    }
+  }
+  return received > shard.encoded_size ? `the file is ${received} bytes, the manifest says ${shard.encoded_size}` : null;
+}
+
+// An answer that is not a success: final (a ShardError) or worth retrying (an Error).
+function response_check(shard, resp) {
+  if (resp.ok) return;
+  const msg = `HTTP ${resp.status} ${resp.statusText || ""}`.trim();
+  if (!http_retryable(resp.status)) throw new ShardError(shard, `the server answered ${msg}`, ADVICE_NETWORK);
+  throw new Error(msg);
+}
+
+// {actual: the decoded bytes' sha256} or {corrupt: why the decoder or the size says they are wrong}.
+function sink_finish(sink) {
+  try {
+    return { actual: sink.finish(), corrupt: null };
+  } catch (err) {
+    if (!(err instanceof CorruptBytes)) throw err;
+    return { actual: null, corrupt: err.message };
   }
 }
 
@@ -387,69 +403,69 @@ export function caching_off_notice(err, modelBytes) {
 // Loads every shard of `manifest` into sinks from `open_sink(shard)` (which may wait for the engine:
 // requests start first so the download overlaps compilation). Resolves with load statistics.
 export async function shards_load(manifest, ctx) {
-  const { baseUrl, now, onProgress, concurrency = 4 } = ctx;
-  const progress = new Progress(manifest.gguf.size, now);
+  const { baseUrl, now, concurrency = 4 } = ctx;
+  verify_tiling(manifest);
   const stats = { fromCache: 0, fromNetwork: 0, requests: 0, startMs: now(), endMs: 0 };
-  let caching = ctx.cache.enabled();
-  const cache = {
-    enabled: () => caching,
-    get: (k) => guard(() => ctx.cache.get(k), null),
-    remove: (k) => guard(() => ctx.cache.remove(k), null),
+  const progress = progress_ticker(manifest.gguf.size, now, ctx.onProgress);
+  const cache = cache_guarded(ctx, manifest.gguf.size);
+  await run_limited(manifest.shards, concurrency, async (shard) => {
+    const result = await shard_load(shard, {
+      ...ctx, url: new URL(shard.file, baseUrl).href, sink: await ctx.open_sink(shard), cache,
+      onBytes: (n) => progress.set(shard.index, n),
+    });
+    progress.set(shard.index, shard.size, true);   // a finished shard is always reported: later bytes may never carry it
+    stats.requests += result.requests;
+    if (result.source === "cache") stats.fromCache++; else stats.fromNetwork++;
+  });
+  await cache.settled();
+  progress.flush();
+  return { ...stats, endMs: now(), caching: cache.enabled() };
+}
+
+// Progress of every shard, reported at most every 100 ms unless forced.
+function progress_ticker(total, now, onProgress) {
+  const progress = new Progress(total, now);
+  let last = 0;
+  const flush = () => { last = now(); onProgress?.(progress.snapshot()); };
+  return {
+    set: (index, decoded, force = false) => {
+      progress.set(index, decoded);
+      if (force || now() - last >= 100) flush();
+    },
+    flush,
   };
-  // A cache call that fails, or does not settle, turns caching off; loading goes on from the network.
-  async function guard(fn, fallback) {
+}
+
+// The page's cache behind a guard: a call that fails, or does not settle, turns caching off (with a
+// notice) and loading goes on from the network. Writes run while other shards load; settled() waits
+// for them all, so a reload right after "ready" finds every entry.
+function cache_guarded(ctx, modelBytes) {
+  let on = ctx.cache.enabled();
+  const puts = [];
+  const off = (err) => {
+    if (!on) return;
+    on = false;
+    ctx.onNotice?.(caching_off_notice(err, modelBytes));
+  };
+  const guard = async (fn) => {
     try {
       return await within(fn(), ctx.stallMs ?? STALL_MS, "the browser's cache did not answer");
     } catch (err) {
-      caching_off(err);
-      return fallback;
+      off(err);
+      return null;
     }
-  }
-  function caching_off(err) {
-    if (!caching) return;
-    caching = false;
-    ctx.onNotice?.(caching_off_notice(err, manifest.gguf.size));
-  }
-  let lastReport = 0;
-  function tick(force) {
-    const t = now();
-    if (!force && t - lastReport < 100) return;
-    lastReport = t;
-    onProgress?.(progress.snapshot());
-  }
-  // Writes go on while other shards load; all have settled before the load resolves, so a reload
-  // right after "ready" finds every entry.
-  const puts = [];
-  verify_tiling(manifest);
-  await run_limited(manifest.shards, concurrency, async (shard) => {
-    const sink = await ctx.open_sink(shard);
-    const result = await shard_load(shard, {
-      fetch: ctx.fetch,
-      sleep: ctx.sleep,
-      attempts: ctx.attempts,
-      stallMs: ctx.stallMs,
-      cacheStallMs: ctx.cacheStallMs,
-      url: new URL(shard.file, baseUrl).href,
-      sink,
-      cache,
-      cachePut: (k, entry) => puts.push(guard(() => ctx.cache.put(k, entry), null)),
-      onNotice: ctx.onNotice,
-      onBytes: (n) => { progress.set(shard.index, n); tick(false); },
-    });
-    progress.set(shard.index, shard.size);
-    tick(true);   // a finished shard is always reported: later bytes may never come to carry it
-    stats.requests += result.requests;
-    if (result.source === "cache") stats.fromCache++; else stats.fromNetwork++;
-    return result;
-  });
-  await Promise.all(puts);
-  tick(true);
-  stats.endMs = now();
-  stats.caching = caching;
-  return stats;
+  };
+  return {
+    enabled: () => on,
+    get: (k) => guard(() => ctx.cache.get(k)),
+    remove: (k) => guard(() => ctx.cache.remove(k)),
+    put: (k, entry) => { puts.push(guard(() => ctx.cache.put(k, entry))); },
+    settled: () => Promise.all(puts),
+  };
 }
 
-const ENCODINGS = new Set(["br", "raw", "identity"]);
+// What the packer writes (server/wasmlm/manifest.py: Shard.encoding).
+const ENCODINGS = new Set(["br", "identity"]);
 
 export function shard_is_brotli(shard) {
   return shard.encoding === "br";

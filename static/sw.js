@@ -7,7 +7,7 @@
 const CACHE = "wasmlm-app-v1";
 // Every module the page imports, directly or through the model worker (static/tests/sw.test.js checks it).
 const PRECACHE = ["/", "/static/chat.js", "/static/chat.css", "/static/wasmlm.js", "/static/template.js",
-  "/static/opchart.js", "/static/telemetry.js", "/static/worker.js", "/static/loader.js", "/static/engine.js",
+  "/static/opchart.js", "/static/telemetry.js", "/static/worker.js", "/static/loader.js", "/static/engine.js", "/static/messages.js",
   "/vendor/jinja/index.js", "/api/models", "/api/engine"];
 const SHARD = /^\/chunks\/[^/]+\/\d+\.bin$/;
 const HASHED = /^\/build\/wasm\/(.+?)\.[0-9a-f]{16}(\.(?:js|cjs|wasm))$/;

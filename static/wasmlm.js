@@ -7,19 +7,11 @@
 //
 // Chat templates are rendered here, on the device (template.js); the server is only asked for files
 // (the manifest, the shards, the engine build), never for anything that holds a conversation.
-// docs/api.md is the reference; the worker's messages are those of docs/contracts.md.
+// docs/api.md is the reference; the worker's messages are those of static/messages.js.
 import { prompt_parts, TemplateError } from "./template.js";
+import { to_worker, WasmlmError } from "./messages.js";
 
-// Every failure is one of these: `where` says which part failed (manifest, shard N, engine, memory,
-// template, context, arguments, generate, worker, ...), the message what to do about it.
-export class WasmlmError extends Error {
-  constructor(where, message, extra = {}) {
-    super(message);
-    this.name = "WasmlmError";
-    this.where = where;
-    Object.assign(this, extra);
-  }
-}
+export { WasmlmError };
 
 function abort_error(where, extra = {}) {
   const err = new WasmlmError(where, `${where}: aborted by the caller's AbortSignal`, extra);
@@ -36,7 +28,7 @@ let serial = 0;
 // source: a model's base URL ("/chunks/<id>/") or its manifest URL (".../manifest.json").
 // options: nCtx (2048; shortened when the model would not fit in memory, with a notice), kvType ("f16" or "q8_0":
 // half the KV cache's memory), threads, build (an engine build name, as ?build=), memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
-// onProgress({phase, bytes, total, mbps, etaS, step}), onNotice(text), signal, workerUrl, stallMs (START_STALL_MS).
+// onProgress({phase, step, bytes, total, mbps, eta_s}), onNotice(text), signal, workerUrl, stallMs (START_STALL_MS).
 export async function load(source, options = {}) {
   const { signal } = options;
   if (signal?.aborted) throw abort_error("load");
@@ -45,8 +37,8 @@ export async function load(source, options = {}) {
   const manifest = await manifest_fetch(manifestUrl);
   const engineFiles = options.engineFiles ?? await engine_files_fetch();
   storage_persist(manifest, options.onNotice);
-  const msg = { manifestUrl, nCtx: options.nCtx, kvType: options.kvType, memoryBudget: options.memoryBudget, engineFiles,
-    threads: options.threads, build: options.build };
+  const msg = to_worker.load({ manifest, manifest_url: manifestUrl, n_ctx: options.nCtx, kv_type: options.kvType,
+    memory_budget: options.memoryBudget, engine_files: engineFiles, threads: options.threads, build: options.build });
   for (let attempt = 1; ; attempt++) {
     const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module" });
     const model = new Model(worker, manifest, options);
@@ -66,7 +58,7 @@ export async function load(source, options = {}) {
 // a new worker then starts normally, so the load starts over once in a new one.
 const START_STALL_MS = 30000;
 const START_ATTEMPTS = 2;
-const STEP_WAIT = { manifest: "reading the manifest", storage: "checking memory and storage",
+const STEP_WAIT = { worker: "loading its scripts", storage: "checking memory and storage",
   engine: "starting the engine", cache: "opening the cache" };
 
 // Asks the browser to keep this site's storage under pressure (only a page may ask: the worker
@@ -146,13 +138,13 @@ class Model {
       : Array.isArray(input) ? input : this.render(input.messages, input);
     return this._run((op) => {
       op.on.tokens = (msg) => op.resolve(msg.ids);
-      this._worker.postMessage({ type: "tokenize", parts });
+      this._worker.postMessage(to_worker.tokenize(parts));
     });
   }
 
   // Forgets the KV cache (a new conversation); a generation in flight is stopped.
   reset() {
-    this._worker?.postMessage({ type: "reset" });
+    this._worker?.postMessage(to_worker.reset());
   }
 
   dispose() {
@@ -202,8 +194,8 @@ class Model {
       let timer = null;
       const watch = (step) => {
         clearTimeout(timer);
-        timer = step && setTimeout(() => op.reject(Object.assign(new WasmlmError("load",
-          `the model's worker stopped answering while ${STEP_WAIT[step] ?? step} (${stallMs / 1000} s)`), { stalled: true })), stallMs);
+        timer = step && setTimeout(() => op.reject(new WasmlmError("load",
+          `the model's worker stopped answering while ${STEP_WAIT[step] ?? step} (${stallMs / 1000} s)`, { stalled: true })), stallMs);
       };
       const onAbort = () => op.reject(abort_error("load"));
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -213,8 +205,8 @@ class Model {
         Object.assign(this, { info: m.info, load: m.load, stats: m.stats });
         op.resolve(this);
       };
-      watch("manifest");    // until the worker's first message: its scripts load, then it reads the manifest
-      this._worker.postMessage({ type: "load", model: this.id, ...msg });
+      watch("worker");    // until the worker's first message
+      this._worker.postMessage(msg);
     });
   }
 
@@ -245,7 +237,7 @@ class Generation {
     let first;
     this.started = new Promise((resolve, reject) => { first = { resolve, reject }; });
     let mine = null;   // this generation's operation once it runs (it may wait behind another)
-    const onAbort = () => { if (mine && model._op === mine) model._worker?.postMessage({ type: "stop" }); };
+    const onAbort = () => { if (mine && model._op === mine) model._worker?.postMessage(to_worker.stop()); };
     signal?.addEventListener("abort", onAbort, { once: true });
     this.done = model._run((op) => {
       mine = op;
@@ -254,7 +246,7 @@ class Generation {
       op.on.done = (m) => {
         signal?.removeEventListener("abort", onAbort);
         if (m.stats?.engine) model.stats = m.stats.engine;
-        if (m.reason === "context_full" && m.stats?.generated_tokens == null) {
+        if (m.reason === "prompt_too_long") {
           const s = m.stats;
           return op.reject(new WasmlmError("context", `the prompt (${s.prompt_tokens} tokens) and room for an answer `
             + `(${s.room} tokens) do not fit the ${s.n_ctx}-token context: drop old turns, shorten it or load with a larger nCtx`,
@@ -267,7 +259,7 @@ class Generation {
         this.push({ ...this.chunk_of(null, FINISH[m.reason] ?? "stop"), usage, timings: timings_of(m.stats), wasmlm: { ...m.stats, reason: m.reason } });
         op.resolve();
       };
-      model._worker.postMessage({ type: "generate", parts, sampling: opts.sampling, maxTokens: opts.maxTokens });
+      model._worker.postMessage(to_worker.generate(parts, opts.sampling, opts.maxTokens));
     });
     this.done.then(() => { this.finished = true; first.resolve(); this.wake(); },
       (err) => { this.error = err; this.finished = true; first.reject(err); this.wake(); });
@@ -306,7 +298,7 @@ class Generation {
 
   // A consumer that leaves the loop early stops the generation; the engine is free again once it has.
   async return() {
-    if (!this.finished) this.model._worker?.postMessage({ type: "stop" });
+    if (!this.finished) this.model._worker?.postMessage(to_worker.stop());
     await this.done.catch(() => {});
     this.chunks = [];
     return { value: undefined, done: true };
@@ -373,8 +365,8 @@ function request_check(kind, req) {
     return v;
   };
   const sampling = {
-    temperature: num("temperature", 0, 2), topP: num("top_p", 0, 1), topK: num("top_k", 0, 1e6), minP: num("min_p", 0, 1),
-    repeatPenalty: num("repeat_penalty", 0, 10), repeatLastN: num("repeat_last_n", 0, 1e6), seed: num("seed", 0, Number.MAX_SAFE_INTEGER),
+    temperature: num("temperature", 0, 2), top_p: num("top_p", 0, 1), top_k: num("top_k", 0, 1e6), min_p: num("min_p", 0, 1),
+    repeat_penalty: num("repeat_penalty", 0, 10), repeat_last_n: num("repeat_last_n", 0, 1e6), seed: num("seed", 0, Number.MAX_SAFE_INTEGER),
   };
   for (const k of Object.keys(sampling)) if (sampling[k] === undefined) delete sampling[k];
   return { maxTokens, sampling };

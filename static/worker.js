@@ -1,32 +1,37 @@
 // The model's home: loads shards straight into the engine's memory and runs generation.
-// Messages are those of docs/contracts.md ("Worker messages").
+// Its messages are those of static/messages.js.
 import { memory_plan, mib, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
 import { loadEngine, relaxedSimdSupported } from "./engine.js";
+import { to_page, fail } from "./messages.js";
 
 const BUILD_DIR = new URL("../build/wasm/", import.meta.url);
 const CACHE_NAME = "wasmlm-shards-v2";       // decoded shards (v1 held the encoded files)
 const CACHE_OLD = ["wasmlm-shards-v1"];
 const PROMPT_BATCH = 64;            // prompt tokens per eval call: Stop is checked between batches
 const MAX_THREADS = 4;
+const N_CTX_DEFAULT = 2048;
 
-let engine = null;       // the running engine once ready
-let evaluated = [];      // token ids whose keys/values are in the KV cache, in order
-let nCtx = 0;
-let build = { name: "", threads: 1 };
-let stopping = false;
-let busy = false;
+// The worker's one model, and where its conversation stands.
+const session = {
+  engine: null,                       // the running engine once ready
+  build: { name: "", threads: 1 },    // the engine build it runs on
+  nCtx: 0,                            // context length, after the memory plan
+  evaluated: [],                      // token ids whose keys/values are in the KV cache, in order
+  busy: false,                        // a load or a generation is running
+  stopping: false,                    // Stop (or reset) asked the generation in flight to end
+};
 
 const post = (msg) => self.postMessage(msg);
 const now = () => performance.now();
 
 self.onmessage = async ({ data }) => {
   const handler = { load: load_run, generate: generate_run, stop: stop_run, reset: reset_run, tokenize: tokenize_run }[data?.type];
-  if (!handler) return post({ type: "error", where: "worker", message: `unknown message type "${data?.type}"` });
+  if (!handler) return post(to_page.error(fail("worker", `unknown message type "${data?.type}"`)));
   try {
     await handler(data);
   } catch (err) {
-    busy = false;
-    post({ type: "error", where: err.where || data.type, message: err.message || String(err) });
+    session.busy = false;
+    post(to_page.error(err, data.type));
   }
 };
 
@@ -69,7 +74,7 @@ function build_candidates(threaded) {
 async function build_pick(wanted, forced) {
   // ?build=NAME (the page's): that build as it is, e.g. debug for DevTools (docs/debugging.md).
   if (forced) {
-    if (!await build_exists(forced)) throw Object.assign(new Error(`the server has no engine build "${forced}" (?build=)`), { where: "engine" });
+    if (!await build_exists(forced)) throw fail("engine", `the server has no engine build "${forced}" (?build=)`);
     return { name: forced, threads: forced.endsWith("mt") ? Math.max(2, Math.min(wanted || threads_auto(), MAX_THREADS)) : 1 };
   }
   const threads = Math.min(wanted || threads_auto(), MAX_THREADS);
@@ -78,6 +83,7 @@ async function build_pick(wanted, forced) {
   return { name: "scalar", threads: 1 };
 }
 
+// Resolves with {engine, compileMs}.
 function engine_start(b) {
   const t0 = now();
   return loadEngine({
@@ -87,28 +93,36 @@ function engine_start(b) {
     workerUrl: build_url(`wasmlm-${b.name}.worker.js`),
     threads: b.threads,
   }).then((e) => ({ engine: e, compileMs: now() - t0 }), (err) => {
-    throw Object.assign(new Error(`the ${b.name} engine build failed to start: ${err.message}`), { where: "engine" });
+    throw fail("engine", `the ${b.name} engine build failed to start: ${err.message}`);
   });
 }
 
 // The pthreads build's worker pool is up before the first Cache API call. Firefox hung before the first
 // progress message in 1 cold load of 12 (1 of 67 in a later count) when the two overlapped: traced, the
 // load stopped after the build was picked, with neither caches.open nor the engine's start ever settling
-// (a fresh profile's first storage call, set up while the pool's nested worker is created). Serialized:
-// no hang since (docs/loading.md). Costs the overlap of compiling with the first requests (tens of ms);
-// a pool that still does not start in time gives way to the one-thread build, with a notice.
+// (a fresh profile's first storage call, set up while the pool's nested worker is created). Serialized,
+// it became rarer still (1 in CI's 3 loads of 2026-12-01 since, none in 100 here): the page now also
+// replaces a worker whose step outlasts its limit (static/wasmlm.js, START_STALL_MS; docs/loading.md).
+// Costs the overlap of compiling with the first requests (tens of ms); a pool that does not start in
+// time gives way to the one-thread build, with a notice.
 const ENGINE_START_MS = 20000;
 
-// Resolves with [the started engine's promise] (in an array: a promise would be unwrapped).
-async function engine_start_first(b) {
+// Picks the build and starts it; resolves with [the started engine's promise] (in an array: a promise
+// would be unwrapped). One-thread builds compile while the shards are requested.
+async function engine_begin(wanted, forced) {
+  session.build = await build_pick(wanted, forced);
+  step_post("engine");
+  const b = session.build;
+  if (b.threads === 1) return [engine_start(b)];
   const started = engine_start(b);
   try {
     await promise_within(started, ENGINE_START_MS, `the ${b.name} build did not start within ${ENGINE_START_MS / 1000} s`);
     return [started];
   } catch (err) {
-    build = await build_pick(1);
-    post({ type: "notice", message: `${err.message}; running the ${build.name} build on one thread instead` });
-    return [promise_within(engine_start(build), ENGINE_START_MS, `the ${build.name} build did not start within ${ENGINE_START_MS / 1000} s either`)];
+    session.build = await build_pick(1);
+    const one = session.build;
+    post(to_page.notice(`${err.message}; running the ${one.name} build on one thread instead`));
+    return [promise_within(engine_start(one), ENGINE_START_MS, `the ${one.name} build did not start within ${ENGINE_START_MS / 1000} s either`)];
   }
 }
 
@@ -142,15 +156,15 @@ async function cache_open() {
       remove: (k) => c.delete(key(k)),
     };
   } catch (err) {
-    post({ type: "notice", message: `caching is off (${err.message}); the model will be downloaded again next time` });
+    post(to_page.notice(`caching is off (${err.message}); the model will be downloaded again next time`));
     return CACHE_OFF;
   }
 }
 
 // ---- sinks: where a shard's bytes go inside wasm memory ------------------------------------
 
-// Raw shards are copied to their final place; Brotli shards are decoded there by the engine; decoded
-// bytes from the cache are copied there (place).
+// Identity shards (stored as they are) are copied to their final place; Brotli shards are decoded there by
+// the engine; decoded bytes from the cache are copied there (place).
 function sink_open(e, base, shard, timing) {
   const dst = base + shard.offset;
   const timed = (fn) => (...a) => { const t = now(); try { return fn(...a); } finally { timing.decodeMs += now() - t; } };
@@ -159,7 +173,7 @@ function sink_open(e, base, shard, timing) {
     timing.hashed++;
     return e.sha256(dst, shard.size);
   };
-  let pos = 0;      // bytes copied to dst (raw shards and cached ones)
+  let pos = 0;      // bytes copied to dst (identity shards and cached ones)
   const place = timed((u8) => {
     if (pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
     e.heap().set(u8, dst + pos);
@@ -205,105 +219,109 @@ function sink_open(e, base, shard, timing) {
 
 // ---- load ------------------------------------------------------------------------------------
 
-async function load_run({ manifestUrl, nCtx: ctx, memoryBudget, kvType = "f16", engineFiles: files, threads, build: forced }) {
-  if (busy) throw new Error("already busy; reload the page to start over");
-  if (engine) throw new Error("a model is already loaded; the page starts a new worker for another");
-  busy = true;
-  engineFiles = files || {};
+async function load_run(msg) {
+  if (session.busy) throw fail("load", "already busy; reload the page to start over");
+  if (session.engine) throw fail("load", "a model is already loaded; the page starts a new worker for another");
+  session.busy = true;
+  engineFiles = msg.engine_files || {};
   const t0 = now();
-  const base = new URL(manifestUrl, self.location.href);
-  step_post("manifest");
-  const manifest = await manifest_fetch(base);
+  const manifest = msg.manifest;
   step_post("storage");
-  const plan = await plan_make(manifest, { nCtx: Math.min(ctx || 2048, manifest.context_length || Infinity), memoryBudget, kvType });
-  nCtx = plan.nCtx;
-
-  build = await build_pick(threads, forced);
-  step_post("engine");
-  const [started] = build.threads > 1 ? await engine_start_first(build) : [engine_start(build)];
+  const plan = await plan_make(manifest, msg);
+  session.nCtx = plan.n_ctx;
+  const [started] = await engine_begin(msg.threads, msg.build);
   started.catch(() => {});   // reported where it is awaited
   step_post("cache");
   const cache = await cache_open();
+  const weights = await weights_load(manifest, new URL(msg.manifest_url, self.location.href), started, cache);
+  const tShards = now();
+  post(to_page.progress("engine", { bytes: manifest.gguf.size, total: manifest.gguf.size, eta_s: 0 }));
+  const { engine: e, compileMs } = await started;
+  engine_create(e, weights.ptr, manifest.gguf.size, plan);
+  const tReady = now();
+  post(to_page.ready(
+    { ...e.info(), build: session.build.name, threads: session.build.threads, model: manifest.id, mode: manifest.mode },
+    e.stats(),
+    load_stats(weights, plan, { total_ms: tReady - t0, engine_ms: tReady - tShards, compile_ms: compileMs }),
+  ));
+}
+
+// Before the download, a load waits on the browser: the storage estimate, the engine's start, the cache's
+// opening. Each step is announced, so a load that stops says where (the page shows it, and replaces a
+// worker whose step outlasts its limit: static/wasmlm.js).
+function step_post(step) {
+  post(to_page.progress("start", { step }));
+}
+
+// Every shard into one region of wasm memory, reserved once the engine has started (the requests start
+// first, so the download overlaps compilation). Resolves with {ptr, shards (shards_load's statistics),
+// timing: {decodeMs, hashed}}.
+async function weights_load(manifest, base, started, cache) {
   const timing = { decodeMs: 0, hashed: 0 };
-  let ggufPtr = null;
-  const reserve = async () => {
+  let ptr = null;
+  const region = async () => {
     const { engine: e } = await started;
-    if (ggufPtr === null) {
-      ggufPtr = e.ggufAlloc(manifest.gguf.size);
-      if (!ggufPtr) throw Object.assign(new Error(`could not reserve ${manifest.gguf.size} bytes of wasm memory for the model`), { where: "memory" });
-    }
+    ptr ??= e.ggufAlloc(manifest.gguf.size) || null;
+    if (ptr === null) throw fail("memory", `could not reserve ${manifest.gguf.size} bytes of wasm memory for the model`);
     return e;
   };
-
-  post({ type: "progress", phase: "download", bytes: 0, total: manifest.gguf.size, mbps: 0, etaS: null });
+  post(to_page.progress("download", { total: manifest.gguf.size }));
   const shards = await shards_load(manifest, {
     baseUrl: base.href,
     fetch: (url, init) => fetch(url, init),
     cache,
     now,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    open_sink: async (shard) => sink_open(await reserve(), ggufPtr, shard, timing),
-    onProgress: (p) => post({ type: "progress", phase: "download", ...p }),
-    onNotice: (message) => post({ type: "notice", message }),
+    open_sink: async (shard) => sink_open(await region(), ptr, shard, timing),
+    onProgress: (p) => post(to_page.progress("download", p)),
+    onNotice: (message) => post(to_page.notice(message)),
   });
-  const tShards = now();
-
-  post({ type: "progress", phase: "engine", bytes: manifest.gguf.size, total: manifest.gguf.size, mbps: 0, etaS: 0 });
-  const { engine: e, compileMs } = await started;
-  await reserve();
-  try {
-    e.create(ggufPtr, manifest.gguf.size, { nCtx, threads: build.threads, kvType: plan.kvType });
-  } catch (err) {
-    throw Object.assign(new Error(`the engine refused the model: ${err.message}`), { where: "engine" });
-  }
-  engine = e;
-  evaluated = [];
-  busy = false;
-  const tReady = now();
-  post({
-    type: "ready",
-    info: { ...engine.info(), build: build.name, threads: build.threads, model: manifest.id, mode: manifest.mode },
-    stats: engine.stats(),
-    load: {
-      total_ms: tReady - t0,
-      download_ms: tShards - shards.startMs,
-      decode_ms: timing.decodeMs,
-      hashed: timing.hashed,        // shards whose sha256 was computed: none on a warm load
-      engine_ms: tReady - tShards,
-      compile_ms: compileMs,
-      from_cache: shards.fromCache,
-      from_network: shards.fromNetwork,
-      requests: shards.requests,
-      caching: shards.caching,
-      plan,
-    },
-  });
+  return { ptr: (await region(), ptr), shards, timing };
 }
 
-// Before the download, a load waits on the browser: the manifest, the storage estimate, the engine's
-// start, the cache's opening. Each step is announced, so a load that stops says where (the page shows
-// it; a stalled-load report names it).
-function step_post(step) {
-  post({ type: "progress", phase: "start", step, bytes: 0, total: 0, mbps: 0, etaS: null });
+// The engine takes the weights where they lie.
+function engine_create(e, ptr, size, plan) {
+  try {
+    e.create(ptr, size, { nCtx: session.nCtx, threads: session.build.threads, kvType: plan.kv_type });
+  } catch (err) {
+    throw fail("engine", `the engine refused the model: ${err.message}`);
+  }
+  Object.assign(session, { engine: e, evaluated: [], busy: false });
+}
+
+// ready.load (docs/contracts.md).
+function load_stats({ shards, timing }, plan, times) {
+  return {
+    ...times,
+    download_ms: shards.endMs - shards.startMs,
+    decode_ms: timing.decodeMs,
+    hashed: timing.hashed,        // shards whose sha256 was computed: none on a warm load
+    from_cache: shards.fromCache,
+    from_network: shards.fromNetwork,
+    requests: shards.requests,
+    caching: shards.caching,
+    plan,
+  };
 }
 
 // The memory plan (static/loader.js), decided before any shard is fetched: a model that cannot fit
 // is refused here, a context that cannot fit is shortened (with a notice). The storage estimate is
 // compared with the download: a model larger than the room left will load but not be cached.
-async function plan_make(manifest, { nCtx, memoryBudget, kvType }) {
+async function plan_make(manifest, { n_ctx, memory_budget, kv_type = "f16" }) {
   let plan;
   try {
-    plan = memory_plan(manifest, { nCtx, budget: memoryBudget, kvType });
+    plan = memory_plan(manifest, { nCtx: Math.min(n_ctx || N_CTX_DEFAULT, manifest.context_length || Infinity),
+      budget: memory_budget, kvType: kv_type });
   } catch (err) {
-    throw Object.assign(new Error(err.message), { where: "memory" });
+    throw fail("memory", err.message);
   }
-  if (!plan.fits) throw Object.assign(new Error(plan.reason), { where: "memory" });
-  if (plan.note) post({ type: "notice", message: plan.note });
+  if (!plan.fits) throw fail("memory", plan.reason);
+  if (plan.note) post(to_page.notice(plan.note));
   plan.storage = await storage_estimate();
   const cached = manifest.gguf.size;   // the cache keeps decoded shards
   if (plan.storage && plan.storage.quota - plan.storage.usage < cached) {
-    post({ type: "notice", message: `this site may store ${mib(plan.storage.quota - plan.storage.usage)} more, ` +
-      `the model is ${mib(cached)}: it will load, but the browser may refuse to keep it (then it is downloaded again next time)` });
+    post(to_page.notice(`this site may store ${mib(plan.storage.quota - plan.storage.usage)} more, ` +
+      `the model is ${mib(cached)}: it will load, but the browser may refuse to keep it (then it is downloaded again next time)`));
   }
   return plan;
 }
@@ -317,21 +335,6 @@ async function storage_estimate() {
   }
 }
 
-async function manifest_fetch(url) {
-  let resp;
-  try {
-    resp = await fetch(url, { cache: "no-cache" });
-  } catch (err) {
-    throw Object.assign(new Error(`could not reach the server for ${url.pathname} (${err.message})`), { where: "manifest" });
-  }
-  if (!resp.ok) throw Object.assign(new Error(`${url.pathname} answered HTTP ${resp.status}: is the model packed on the server?`), { where: "manifest" });
-  try {
-    return await resp.json();
-  } catch {
-    throw Object.assign(new Error(`${url.pathname} is not valid JSON: re-pack the model`), { where: "manifest" });
-  }
-}
-
 // ---- generation ------------------------------------------------------------------------------
 
 // Lets queued messages (Stop) run between tokens without the 4 ms clamp of setTimeout.
@@ -341,19 +344,19 @@ tick_channel.port1.onmessage = () => tick_waiters.shift()?.();
 const yield_now = () => new Promise((r) => { tick_waiters.push(r); tick_channel.port2.postMessage(0); });
 
 function tokens_of(parts) {
-  const out = [];
-  const addBos = !!engine.info().add_bos;
+  const e = session.engine, out = [];
+  const addBos = !!e.info().add_bos;
   parts.forEach((part, i) => {
     if (!part.text) return;
-    out.push(...engine.tokenize(part.text, { addBos: addBos && i === 0, parseSpecial: !!part.special }));
+    out.push(...e.tokenize(part.text, { addBos: addBos && i === 0, parseSpecial: !!part.special }));
   });
   return out;
 }
 
 // The ids a generation would evaluate for these parts (static/wasmlm.js's model.tokenize, for tests and tools).
 function tokenize_run({ parts }) {
-  if (!engine) throw Object.assign(new Error("no model is loaded yet"), { where: "tokenize" });
-  post({ type: "tokens", ids: tokens_of(parts) });
+  if (!session.engine) throw fail("tokenize", "no model is loaded yet");
+  post(to_page.tokens(tokens_of(parts)));
 }
 
 function prefix_common(a, b) {
@@ -362,92 +365,112 @@ function prefix_common(a, b) {
   return n;
 }
 
-async function generate_run({ parts, sampling = {}, maxTokens = 256 }) {
-  if (!engine) throw Object.assign(new Error("no model is loaded yet"), { where: "generate" });
-  if (busy) throw Object.assign(new Error("still busy with the previous request"), { where: "generate" });
-  busy = true;
-  stopping = false;
+async function generate_run({ parts, sampling = {}, max_tokens = 256 }) {
+  if (!session.engine) throw fail("generate", "no model is loaded yet");
+  if (session.busy) throw fail("generate", "still busy with the previous request");
   const t0 = now();
   const ids = tokens_of(parts);
-  if (!ids.length) throw Object.assign(new Error("the prompt is empty"), { where: "generate" });
-  // Room for at least a short answer; the page drops old turns and asks again when this says full.
-  const room = Math.min(maxTokens, Math.max(16, nCtx >> 3));
-  if (ids.length + room > nCtx) {
-    busy = false;
-    return post({ type: "done", reason: "context_full", stats: { prompt_tokens: ids.length, n_ctx: nCtx, room } });
+  if (!ids.length) throw fail("generate", "the prompt is empty");
+  // Room for at least a short answer; the page drops old turns and asks again when this says too long.
+  const room = Math.min(max_tokens, Math.max(16, session.nCtx >> 3));
+  if (ids.length + room > session.nCtx) {
+    return post(to_page.done("prompt_too_long", { prompt_tokens: ids.length, n_ctx: session.nCtx, room }));
   }
+  Object.assign(session, { busy: true, stopping: false });
+  try {
+    const prompt = await prompt_eval(ids);
+    const answer = await answer_generate(ids, sampling, max_tokens, t0);
+    post(to_page.done(answer.reason, generation_stats(ids, prompt, answer)));
+  } finally {
+    session.busy = false;
+  }
+}
 
-  // Reuse the KV cache: keep the common prefix, evaluate only the rest (at least one token for logits).
-  const reused = Math.min(prefix_common(evaluated, ids), ids.length - 1);
-  engine.truncate(reused);
-  engine.resetStats();        // the engine's counters then describe this turn alone
-  evaluated = ids.slice(0, reused);
+// Keeps the KV cache's prefix shared with `ids` and evaluates the rest (at least one token, for logits),
+// in batches between which Stop is seen. Resolves with {reused, evaluated, ms}.
+async function prompt_eval(ids) {
+  const e = session.engine;
+  const reused = Math.min(prefix_common(session.evaluated, ids), ids.length - 1);
+  e.truncate(reused);
+  e.resetStats();        // the engine's counters then describe this turn alone
+  session.evaluated = ids.slice(0, reused);
   const fresh = ids.slice(reused);
-  const tPrompt = now();
-  for (let i = 0; i < fresh.length && !stopping; i += PROMPT_BATCH) {
+  const t0 = now();
+  for (let i = 0; i < fresh.length && !session.stopping; i += PROMPT_BATCH) {
     const batch = fresh.slice(i, i + PROMPT_BATCH);
-    engine.eval(Int32Array.from(batch));
-    evaluated.push(...batch);
+    e.eval(Int32Array.from(batch));
+    session.evaluated.push(...batch);
     await yield_now();
   }
-  const promptMs = now() - tPrompt;
+  return { reused, evaluated: fresh.length, ms: now() - t0 };
+}
 
-  const sampler = engine.sampler(sampling);
-  let reason = "length";
-  let generated = 0, ttft = null, tFirst = 0;
-  const tGen = now();
+// Samples and posts tokens until end-of-generation, max_tokens, a full context or Stop. Resolves with
+// {reason, generated, ttft (from t0, the request), ms, firstAt}.
+async function answer_generate(ids, sampling, maxTokens, t0) {
+  const e = session.engine;
+  const sampler = e.sampler(sampler_options(sampling));
   const decoder = new TextDecoder("utf-8");
+  const out = { reason: "length", generated: 0, ttft: null, ms: 0, firstAt: 0 };
+  const tGen = now();
   try {
     for (const id of ids.slice(-64)) sampler.accept(id);
-    while (!stopping && generated < maxTokens) {
+    while (!session.stopping && out.generated < maxTokens) {
       const id = sampler.sample();
-      if (engine.isEog(id)) { reason = "eog"; break; }
-      generated++;
-      post({ type: "token", text: decoder.decode(new Uint8Array(engine.piece(id)), { stream: true }), id });
-      if (ttft === null) { tFirst = now(); ttft = tFirst - t0; }
-      if (engine.nPast() >= nCtx) { reason = "context_full"; break; }
-      engine.eval(Int32Array.of(id));
-      evaluated.push(id);
+      if (e.isEog(id)) { out.reason = "eog"; break; }
+      out.generated++;
+      post(to_page.token(decoder.decode(new Uint8Array(e.piece(id)), { stream: true }), id));
+      if (out.ttft === null) { out.firstAt = now(); out.ttft = out.firstAt - t0; }
+      if (e.nPast() >= session.nCtx) { out.reason = "context_full"; break; }
+      e.eval(Int32Array.of(id));
+      session.evaluated.push(id);
       await yield_now();
     }
-    if (stopping) reason = "stop";
+    if (session.stopping) out.reason = "stop";
   } finally {
     sampler.free();
-    busy = false;
   }
   const tail = decoder.decode();
-  if (tail) post({ type: "token", text: tail, id: -1 });
-  const tEnd = now();
-  post({
-    type: "done",
-    reason,
-    stats: {
-      ttft_ms: ttft,
-      prompt_tokens: ids.length,
-      reused_tokens: reused,
-      evaluated_tokens: fresh.length,
-      prompt_ms: promptMs,
-      prompt_tps: fresh.length / Math.max(promptMs, 1e-3) * 1000,
-      generated_tokens: generated,
-      gen_ms: tEnd - tGen,
-      gen_tps: generated > 1 ? (generated - 1) / Math.max(tEnd - tFirst, 1e-3) * 1000 : null,
-      n_past: engine.nPast(),
-      n_ctx: nCtx,
-      build: build.name,
-      threads: build.threads,
-      engine: engine.stats(),
-    },
-  });
+  if (tail) post(to_page.token(tail, -1));
+  out.ms = now() - tGen;
+  return out;
+}
+
+// The request's sampling (OpenAI-style names) as the engine's sampler options; absent ones keep its defaults.
+function sampler_options({ temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed }) {
+  return { temperature, topK: top_k, topP: top_p, minP: min_p, repeatPenalty: repeat_penalty, repeatLastN: repeat_last_n, seed };
+}
+
+// done.stats (docs/contracts.md).
+function generation_stats(ids, prompt, answer) {
+  const e = session.engine;
+  const end = now();
+  return {
+    ttft_ms: answer.ttft,
+    prompt_tokens: ids.length,
+    reused_tokens: prompt.reused,
+    evaluated_tokens: prompt.evaluated,
+    prompt_ms: prompt.ms,
+    prompt_tps: prompt.evaluated / Math.max(prompt.ms, 1e-3) * 1000,
+    generated_tokens: answer.generated,
+    gen_ms: answer.ms,
+    gen_tps: answer.generated > 1 ? (answer.generated - 1) / Math.max(end - answer.firstAt, 1e-3) * 1000 : null,
+    n_past: e.nPast(),
+    n_ctx: session.nCtx,
+    build: session.build.name,
+    threads: session.build.threads,
+    engine: e.stats(),
+  };
 }
 
 function stop_run() {
-  stopping = true;
+  session.stopping = true;
 }
 
 // A running generation is stopped; the next one keeps only the prefix it shares with the cache.
 function reset_run() {
-  stopping = true;
-  if (busy || !engine) return;
-  engine.truncate(0);
-  evaluated = [];
+  session.stopping = true;
+  if (session.busy || !session.engine) return;
+  session.engine.truncate(0);
+  session.evaluated = [];
 }

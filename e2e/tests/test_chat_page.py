@@ -196,7 +196,7 @@ def test_cut_transfer_resumes_with_range(tab, wasmlm_server):
 # A model worker wedged after announcing its engine step, as Firefox's pthreads start once was: it never
 # answers again (docs/loading.md, "The Firefox start-up hang").
 WEDGED_WORKER = ('self.onmessage = () => self.postMessage({type: "progress", phase: "start", step: "engine",'
-                 ' bytes: 0, total: 0, mbps: 0, etaS: null});')
+                 ' bytes: 0, total: 0, mbps: 0, eta_s: null});')
 
 
 def worker_wedge(tab, times: int) -> list[str]:

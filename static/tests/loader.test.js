@@ -11,9 +11,9 @@ import {
 
 const sha = (u8) => createHash("sha256").update(u8).digest("hex");
 
-// A model of `n` shards of `size` bytes each, stored raw, or as real Brotli streams (encoding "br":
+// A model of `n` shards of `size` bytes each, stored as they are ("identity"), or as real Brotli streams (encoding "br":
 // then a shard's encoded bytes, size and sha256 all differ from its decoded ones, as when packed).
-function model_make(n = 6, size = 1000, encoding = "raw") {
+function model_make(n = 6, size = 1000, encoding = "identity") {
   const gguf = new Uint8Array(n * size).map((_, i) => (i * 31 + 7 + ((i * i) >> 9)) & 255);
   const shards = [];
   const files = new Map();
@@ -79,7 +79,7 @@ function stream_of(data, cut, stall = null) {
   });
 }
 
-// Writes shards into one destination, like the worker does into wasm memory: raw ones as they
+// Writes shards into one destination, like the worker does into wasm memory: identity ones as they
 // come, Brotli ones decoded (by Node's zlib) when they end. `written` counts every encoded byte
 // handed to a sink, so a transfer that restarts instead of resuming shows.
 function sinks_make(total) {
@@ -90,7 +90,7 @@ function sinks_make(total) {
     if (shard.encoding === "br") return brotli_sink(dst, shard, counts, hashed);
     let pos = 0;
     const place = (u8) => { dst.set(u8, shard.offset + pos); pos += u8.length; };
-    const write = (u8) => {  // as the worker's raw sink: never past the shard
+    const write = (u8) => {  // as the worker's identity sink: never past the shard
       if (pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
       counts.written += u8.length;
       place(u8);
@@ -188,7 +188,7 @@ test("memory plan: weights + KV + scratch, refused above the wasm32 limit or the
   // a context that does not fit is shortened to the longest multiple of 256 that does, with a note
   const huge = memory_plan({ ...manifest, name: "Huge", gguf: { size: 3.8 * 1024 ** 3 }, kv_bytes_per_token: 200000 }, { nCtx: 4096 });
   assert.ok(huge.fits);
-  assert.equal(huge.nCtx, 768);
+  assert.equal(huge.n_ctx, 768);
   assert.ok(huge.total <= WASM32_LIMIT && huge.total + 256 * 200000 > WASM32_LIMIT);
   assert.match(huge.note, /context is 768 tokens instead of 4096, so that Huge fits in the 4 GiB WebAssembly limit/);
   // not even 256 tokens: refused, naming the sizes and what to change
@@ -213,16 +213,16 @@ test("memory plan: the KV cache from the model's shape, in f16 or q8_0 (34 bytes
   assert.equal(kv_bytes_per_token({ kv_bytes_per_token: 46080 }, "q8_0"), 46080, "older manifests: their float32 figure");
   assert.throws(() => kv_bytes_per_token(PHI3_MINI, "q4_0"), /KV cache type 'q4_0' is not one of f16, q8_0/);
   const f16 = memory_plan(PHI3_MINI, { nCtx: 2048 });
-  assert.ok(f16.fits && f16.nCtx === 2048 && f16.kv === 805306368 && f16.note === "");
+  assert.ok(f16.fits && f16.n_ctx === 2048 && f16.kv === 805306368 && f16.note === "");
   const q8 = memory_plan(PHI3_MINI, { nCtx: 2048, kvType: "q8_0" });
   assert.equal(q8.kv, 427819008);
-  assert.equal(q8.kvType, "q8_0");
+  assert.equal(q8.kv_type, "q8_0");
   // a 3 GiB budget (a 6 GB device): f16 shortens the context, and the note says q8_0 keeps it all
   const budget = 3 * 1024 ** 3;
   const short = memory_plan(PHI3_MINI, { nCtx: 2048, budget });
-  assert.ok(short.fits && short.nCtx === 1792, JSON.stringify(short));
+  assert.ok(short.fits && short.n_ctx === 1792, JSON.stringify(short));
   assert.match(short.note, /context is 1792 tokens instead of 2048.*budget \(3072 MiB\).*q8_0 KV cache would allow 2048 tokens/);
-  assert.equal(memory_plan(PHI3_MINI, { nCtx: 2048, budget, kvType: "q8_0" }).nCtx, 2048);
+  assert.equal(memory_plan(PHI3_MINI, { nCtx: 2048, budget, kvType: "q8_0" }).n_ctx, 2048);
   // a 2 GiB budget: the weights alone do not fit
   const refused = memory_plan(PHI3_MINI, { nCtx: 2048, budget: 2 * 1024 ** 3 });
   assert.ok(!refused.fits);
@@ -260,20 +260,20 @@ test("integrity decisions", () => {
 test("progress: decoded bytes, never over 100%, MB/s and ETA from a sliding window", () => {
   let t = 0;
   const p = new Progress(10e6, () => t, 3000);
-  assert.deepEqual(p.snapshot(), { bytes: 0, total: 10e6, mbps: 0, etaS: null });
+  assert.deepEqual(p.snapshot(), { bytes: 0, total: 10e6, mbps: 0, eta_s: null });
   t = 1000; p.set(0, 2e6);
   let s = p.snapshot();
   assert.equal(s.mbps, 2);
-  assert.equal(s.etaS, 4);
+  assert.equal(s.eta_s, 4);
   t = 2000; p.set(1, 2e6);
   s = p.snapshot();
   assert.equal(s.bytes, 4e6);
-  assert.equal(s.etaS, 3);
+  assert.equal(s.eta_s, 3);
   p.set(0, 9e6); p.set(1, 9e6);
   t = 3000;
   s = p.snapshot();
   assert.equal(s.bytes, 10e6);
-  assert.equal(s.etaS, 0);
+  assert.equal(s.eta_s, 0);
   p.set(0, 0);       // a shard that is refetched goes back
   assert.equal(p.bytes(), 9e6);
 });
@@ -541,9 +541,9 @@ test("progress: the speed comes from the last window only", () => {
   t = 5000; p.set(0, 2e6);
   const s = p.snapshot();             // the sample at 0 s fell out: 1 MB over the last 4 s
   assert.equal(s.mbps, 0.25);
-  assert.equal(s.etaS, 8e6 / 0.25e6);
+  assert.equal(s.eta_s, 8e6 / 0.25e6);
   const idle = new Progress(10, () => 0);
-  assert.equal(idle.snapshot().etaS, null, "no speed yet: no ETA");
+  assert.equal(idle.snapshot().eta_s, null, "no speed yet: no ETA");
 });
 
 test("load: progress moves inside a shard and is throttled to one report per 100 ms", async () => {
@@ -619,15 +619,17 @@ test("load: a corrupt Brotli stream is fetched again from the start; the hash er
   assert.ok(err.message.includes(`sha256 of the decoded bytes is ${actual}…, the manifest says abababababab…`), err.message);
 });
 
-test("tiling: every encoding the packer writes is known, empty shards are refused", () => {
+test("tiling: every encoding the packer writes is known, others and empty shards are refused", () => {
   const { manifest } = model_make(2);
-  for (const encoding of ["br", "raw", "identity"]) {
+  for (const encoding of ["br", "identity"]) {
     const m = structuredClone(manifest);
     m.shards.forEach((s) => { s.encoding = encoding; });
     verify_tiling(m);
   }
   assert.ok(shard_is_brotli({ encoding: "br" }));
-  assert.ok(!shard_is_brotli({ encoding: "identity" }) && !shard_is_brotli({ encoding: "raw" }));
+  assert.ok(!shard_is_brotli({ encoding: "identity" }));
+  const raw = structuredClone(manifest); raw.shards[1].encoding = "raw";
+  assert.throws(() => verify_tiling(raw), /shard 1 has unknown encoding "raw"/);
   const empty = structuredClone(manifest); empty.shards[1].encoded_size = 0;
   assert.throws(() => verify_tiling(empty), /shard 1 \(001\.bin\) does not continue/);
   const none = structuredClone(manifest); none.shards[1].size = 0; none.gguf.size -= 1000;
@@ -648,7 +650,7 @@ test("progress: old samples leave the window exactly at its length, recent ones 
   assert.equal(q.snapshot().mbps, 1e6 / 3 / 1e6, "the sample 3 s old is dropped");
   const done = new Progress(10, () => 0);
   done.set(0, 10);
-  assert.equal(done.snapshot().etaS, 0, "nothing left: ETA 0, even with no speed measured");
+  assert.equal(done.snapshot().eta_s, 0, "nothing left: ETA 0, even with no speed measured");
 });
 
 test("load: seven failed requests then a whole body still load; the eighth early end fails", async () => {
