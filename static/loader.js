@@ -294,7 +294,7 @@ async function cache_read(shard, entry, sink, stallMs) {
 }
 
 // Loads one shard through `sink` ({write(encoded u8), place(decoded u8), decoded(), finish() -> sha256
-// hex, checksum() -> bytes_check of the decoded bytes, bytes() -> a copy of them, reset()}): from the
+// hex (or a promise of it), checksum() -> bytes_check of the decoded bytes, bytes() -> a copy of them, reset()}): from the
 // cache when it holds a good copy of the decoded bytes, else from the network with resume and retries.
 export async function shard_load(shard, ctx) {
   const report = () => ctx.onBytes(Math.min(ctx.sink.decoded(), shard.size));
@@ -327,7 +327,7 @@ async function shard_from_network(shard, ctx, report) {
   const counts = { requests: 0, networkErrors: 0 };
   for (let failures = 0; ; failures++) {
     const cut = await shard_transfer(shard, ctx, counts, report);
-    const { actual, corrupt } = cut ? { actual: null, corrupt: cut } : sink_finish(sink);
+    const { actual, corrupt } = cut ? { actual: null, corrupt: cut } : await sink_finish(sink);
     const decision = integrity_decision({ source: "network", expected: shard.sha256, actual, failures, attempts });
     if (decision === "use") {
       if (cache.enabled()) cache.put(cache_key(shard), { bytes: sink.bytes(), size: shard.size, check: sink.checksum() });
@@ -380,9 +380,9 @@ function response_check(shard, resp) {
 }
 
 // {actual: the decoded bytes' sha256} or {corrupt: why the decoder or the size says they are wrong}.
-function sink_finish(sink) {
+async function sink_finish(sink) {
   try {
-    return { actual: sink.finish(), corrupt: null };
+    return { actual: await sink.finish(), corrupt: null };
   } catch (err) {
     if (!(err instanceof CorruptBytes)) throw err;
     return { actual: null, corrupt: err.message };
