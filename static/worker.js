@@ -164,67 +164,79 @@ async function cache_open() {
 // ---- sinks: where a shard's bytes go inside wasm memory ------------------------------------
 
 // Identity shards (stored as they are) are copied to their final place; Brotli shards are decoded there by
-// the engine; decoded bytes from the cache are copied there (place).
+// the engine; decoded bytes from the cache are copied there (place). Each sink is {write, place, decoded,
+// finish, checksum, bytes, reset}: static/loader.js's shard_load says what each does.
 function sink_open(e, base, shard, timing) {
-  const dst = base + shard.offset;
+  const common = sink_common(e, base + shard.offset, shard, timing);
+  return shard_is_brotli(shard) ? sink_brotli(e, common, shard) : sink_identity(common);
+}
+
+// What every sink shares: copying into place, the cheap check, the digest and the copy the cache stores.
+function sink_common(e, dst, shard, timing) {
   const timed = (fn) => (...a) => { const t = now(); try { return fn(...a); } finally { timing.decodeMs += now() - t; } };
+  const view = () => e.heap().subarray(dst, dst + shard.size);
   // SHA-256 of the decoded bytes: WebCrypto (native code: 4x the engine's wasm sha256 in Node, docs/loading.md)
   // over a copy, since it refuses views of shared memory; the cache then stores that copy. Outside a secure
   // context (plain http to a LAN address) there is no crypto.subtle: the engine's.
   let copy = null;
-  const finish_check = async (written) => {
-    if (written !== shard.size) throw new CorruptBytes(`decoded ${written} bytes, the manifest says ${shard.size}`);
-    timing.hashed++;
-    const t = now();
-    try {
-      if (!crypto.subtle) return e.sha256(dst, shard.size);
-      copy = decoded_view().slice();
-      return hex_of(await crypto.subtle.digest("SHA-256", copy));
-    } finally {
-      timing.decodeMs += now() - t;
-    }
+  const sink = {
+    dst,
+    pos: 0,      // bytes copied to dst (identity shards and cached ones)
+    timed,
+    place: timed((u8) => {
+      if (sink.pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
+      e.heap().set(u8, dst + sink.pos);
+      sink.pos += u8.length;
+    }),
+    checksum: timed(() => bytes_check(view())),
+    bytes: () => copy ?? view().slice(),   // a copy: wasm memory may grow (and may be shared)
+    finish_check: async (written) => {
+      if (written !== shard.size) throw new CorruptBytes(`decoded ${written} bytes, the manifest says ${shard.size}`);
+      timing.hashed++;
+      const t = now();
+      try {
+        if (!crypto.subtle) return e.sha256(dst, shard.size);
+        copy = view().slice();
+        return hex_of(await crypto.subtle.digest("SHA-256", copy));
+      } finally {
+        timing.decodeMs += now() - t;
+      }
+    },
+    reset: () => { sink.pos = 0; copy = null; },
   };
-  let pos = 0;      // bytes copied to dst (identity shards and cached ones)
-  const place = timed((u8) => {
-    if (pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
-    e.heap().set(u8, dst + pos);
-    pos += u8.length;
-  });
-  const decoded_view = () => e.heap().subarray(dst, dst + shard.size);
-  const common = {
-    place,
-    checksum: timed(() => bytes_check(decoded_view())),
-    bytes: () => copy ?? decoded_view().slice(),   // a copy: wasm memory may grow (and may be shared)
+  return sink;
+}
+
+function sink_identity(c) {
+  return {
+    place: c.place, checksum: c.checksum, bytes: c.bytes, reset: c.reset,
+    write: c.place,
+    decoded: () => c.pos,
+    finish: () => c.finish_check(c.pos),
   };
-  if (!shard_is_brotli(shard)) {
-    return {
-      ...common,
-      write: place,
-      decoded: () => pos,
-      finish: () => finish_check(pos),
-      reset: () => { pos = 0; copy = null; },
-    };
-  }
+}
+
+function sink_brotli(e, c, shard) {
   let dec = null;
   let status = 0;
   return {
-    ...common,
-    write: timed((u8) => {
+    place: c.place, checksum: c.checksum, bytes: c.bytes,
+    write: c.timed((u8) => {
       if (status === 1) throw new CorruptBytes("bytes after the end of the Brotli stream");
-      dec ??= e.brotli(dst, shard.size);
+      dec ??= e.brotli(c.dst, shard.size);
       status = dec.push(u8);
       if (status < 0) throw new CorruptBytes(`the Brotli stream is corrupt (${status})`);
     }),
-    decoded: () => (dec ? dec.written() : pos),
+    decoded: () => (dec ? dec.written() : c.pos),
     finish: () => {
       if (status !== 1) throw new CorruptBytes("the Brotli stream ended early");
       const written = dec.written();
       dec.free();
       dec = null;
-      pos = shard.size;
-      return finish_check(written);
+      c.pos = shard.size;
+      return c.finish_check(written);
     },
-    reset: () => { dec?.free(); dec = null; status = 0; pos = 0; copy = null; },
+    reset: () => { dec?.free(); dec = null; status = 0; c.reset(); },
   };
 }
 
