@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "check.h"
+#include "file_read.h"
 #include "gguf.h"
 #include "status.h"
 #include "tokenizer.h"
@@ -29,17 +30,6 @@ static const vocab_test VOCABS[] = {
     {"starcoder", false}, {"falcon", false},         {"command-r", false}, {"mpt", false},
     {"refact", false},    {"gemma-4", false},
 };
-
-static bool file_read(const std::string& path, std::string* out) {
-    FILE* fp = fopen(path.c_str(), "rb");
-    if (!fp) return false;
-    out->clear();
-    char buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) out->append(buf, n);
-    fclose(fp);
-    return true;
-}
 
 // test-tokenizer-0's format: strings separated by "\n__ggml_vocab_test__\n"; one line of ids each.
 static std::vector<std::string> inputs_parse(const std::string& raw) {
@@ -94,19 +84,21 @@ static std::string decode(const tokenizer* t, const std::vector<int32_t>& ids) {
 }
 
 static void test_vocab(const std::string& dir, const vocab_test& v) {
-    std::string path = dir + "/ggml-vocab-" + v.name + ".gguf", gguf, inp, out;
-    if (!file_read(path, &gguf) || !file_read(path + ".inp", &inp) || !file_read(path + ".out", &out)) {
+    std::string path = dir + "/ggml-vocab-" + v.name + ".gguf";
+    std::vector<uint8_t> gguf, inp, out;
+    if (!file_read(path.c_str(), &gguf) || !file_read((path + ".inp").c_str(), &inp) ||
+        !file_read((path + ".out").c_str(), &out)) {
         fprintf(stderr, "FAIL cannot read %s{,.inp,.out} (run wasm/fetch_llama_vocab.sh)\n", path.c_str());
         g_failed++;
         return;
     }
     gguf_file f;
     tokenizer* t = nullptr;
-    CHECK(gguf_open(&f, (const uint8_t*)gguf.data(), gguf.size()) == WL_OK && f.tensors.empty());
+    CHECK(gguf_open(&f, gguf.data(), gguf.size()) == WL_OK && f.tensors.empty());
     CHECK(tokenizer_init(&t, &f) == WL_OK);
     if (!t) return;
-    std::vector<std::string> texts = inputs_parse(inp);
-    std::vector<std::vector<int32_t>> expected = outputs_parse(out);
+    std::vector<std::string> texts = inputs_parse(std::string(inp.begin(), inp.end()));
+    std::vector<std::vector<int32_t>> expected = outputs_parse(std::string(out.begin(), out.end()));
     CHECK(texts.size() == expected.size() && texts.size() > 30);
     int failed = 0, round_trips = 0;
     for (size_t i = 0; i < texts.size() && i < expected.size(); i++) {
