@@ -1,7 +1,7 @@
 // The chat page: picks a model, talks to it through the JS API (wasmlm.js: the chat template is rendered
 // on this device, nothing typed goes to the server), renders the conversation and the statistics.
 // Everything the page shows comes from `view`, which tests read through window.wasmlm.
-import { load } from "./wasmlm.js";
+import { DEFAULTS, load } from "./wasmlm.js";
 
 import { opchart_render } from "./opchart.js";
 import { telemetry_send, telemetry_setup } from "./telemetry.js";
@@ -50,17 +50,26 @@ Object.defineProperty(window, "wasmlm", {
 
 // ---- settings ------------------------------------------------------------------------------
 
+// The form's sampling fields by the API's (OpenAI and llama.cpp) parameter names.
+const SAMPLING_FIELDS = { temperature: "#temperature", top_k: "#top-k", top_p: "#top-p", min_p: "#min-p",
+  repeat_penalty: "#repeat-penalty", seed: "#seed" };
+
+// A blank sampling field is left out: the engine's default applies.
 function settings_read() {
   const num = (id) => Number($(id).value);
-  return {
-    sampling: {   // the API's (OpenAI and llama.cpp) parameter names
-      temperature: num("#temperature"), top_k: num("#top-k"), top_p: num("#top-p"), min_p: num("#min-p"),
-      repeat_penalty: num("#repeat-penalty"), repeat_last_n: 64, seed: num("#seed"),
-    },
-    maxTokens: num("#max-tokens"),
-    nCtx: num("#n-ctx"),
-    system: $("#system").value.trim(),
-  };
+  const sampling = {};
+  for (const [key, id] of Object.entries(SAMPLING_FIELDS)) if ($(id).value !== "") sampling[key] = num(id);
+  return { sampling, maxTokens: num("#max-tokens"), nCtx: num("#n-ctx"), system: $("#system").value.trim() };
+}
+
+// The form starts from the API's defaults; once a model is loaded, blank fields show the engine's.
+function settings_defaults_fill(engineDefaults) {
+  if (!engineDefaults) {
+    $("#max-tokens").value ||= DEFAULTS.maxTokens;
+    $("#n-ctx").value = DEFAULTS.nCtx;
+    return;
+  }
+  for (const [key, id] of Object.entries(SAMPLING_FIELDS)) if ($(id).value === "" && key in engineDefaults) $(id).value = engineDefaults[key];
 }
 
 // Half the device's memory where the browser tells it, else the wasm32 limit applies alone.
@@ -98,6 +107,7 @@ async function model_load(entry) {
   if (mine !== loads) return loaded.dispose();
   model = loaded;
   Object.assign(view, { state: "ready", info: model.info, load: model.load, stats: model.stats });
+  settings_defaults_fill(model.info?.defaults);
   render();
 }
 
@@ -399,6 +409,7 @@ function wire() {
   $("#error-retry").addEventListener("click", () => view.model && model_load(view.model));
   $("#error-close").addEventListener("click", () => { view.error = null; render(); });
   $("#system").value = DEFAULT_SYSTEM;
+  settings_defaults_fill(null);
   telemetry_setup($("#telemetry"));
   if (matchMedia("(max-width: 760px)").matches) $("#settings").open = false;   // phones: chat first
 }

@@ -1,5 +1,5 @@
 // engine.js: the wasm engine (build/wasm/wasmlm-*.js) behind a small class. The same module runs
-// in the browser's model worker (static/worker.js) and in Node.js (wasm/js/node_cli.mjs).
+// in the browser's model worker (static/worker.js) and in Node.js (tests/engine/test_builds.py).
 //
 // Every call goes through the C API of wasm/api.h. Pointers are unsigned (`>>> 0`: above 2 GiB
 // they come back negative), and views of wasm memory are taken afresh after anything that can
@@ -151,6 +151,8 @@ class Engine {
     if (!this.e) throw this.fail(null);
   }
 
+  // The engine's own defaults (wl_defaults_json: the sampler's and the context's), snake_case as in C.
+  defaults() { return JSON.parse(this.text_of((p, cap) => this.m._wl_defaults_json(p, cap))); }
   info() { return JSON.parse(this.infoJson()); }
   stats() { return JSON.parse(this.statsJson()); }
   infoJson() { return this.text_of((p, cap) => this.m._wl_engine_info_json(this.engine(), p, cap)); }
@@ -216,8 +218,11 @@ class Engine {
   truncate(n) { this.check(this.m._wl_kv_truncate(this.engine(), n)); }
   isEog(id) { return this.m._wl_is_eog(this.engine(), id) === 1; }
 
-  // Defaults are those of the CLI. temperature 0 = greedy.
-  sampler({ temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1.0, repeatLastN = 64, seed = 0 } = {}) {
+  // What options leave out is the engine's default (defaults()). temperature 0 = greedy.
+  sampler(options = {}) {
+    const d = this.defaults();
+    const { temperature = d.temperature, topK = d.top_k, topP = d.top_p, minP = d.min_p, repeatPenalty = d.repeat_penalty,
+      repeatLastN = d.repeat_last_n, seed = d.seed } = options;
     const m = this.m, e = this.engine();
     // The 64-bit seed crosses into wasm as two 32-bit halves, or as a BigInt (build_bigint).
     const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;

@@ -19,6 +19,10 @@ function abort_error(where, extra = {}) {
   return err;
 }
 
+// The API's own defaults, their one home: the context a load asks for and the tokens a reply may take
+// (the chat page's form starts from them). The sampler's are the engine's: `model.info.defaults`.
+export const DEFAULTS = Object.freeze({ nCtx: 2048, maxTokens: 256 });
+
 const FINISH = { eog: "stop", length: "length", context_full: "length", stop: "stop" };
 const UNSUPPORTED = ["tools", "functions", "logprobs", "response_format", "logit_bias"];
 let serial = 0;
@@ -26,7 +30,7 @@ let serial = 0;
 // ---- loading ------------------------------------------------------------------------------------
 
 // source: a model's base URL ("/chunks/<id>/") or its manifest URL (".../manifest.json").
-// options: nCtx (2048; shortened when the model would not fit in memory, with a notice), kvType ("f16" or "q8_0":
+// options: nCtx (DEFAULTS.nCtx; shortened when the model would not fit in memory, with a notice), kvType ("f16" or "q8_0":
 // half the KV cache's memory), threads, build (an engine build name, as ?build=), memoryBudget (bytes), engineFiles ({plain name: hashed URL}),
 // onProgress({phase, step, bytes, total, mbps, eta_s}), onNotice(text), signal, workerUrl, stallMs (START_STALL_MS).
 export async function load(source, options = {}) {
@@ -37,7 +41,7 @@ export async function load(source, options = {}) {
   const manifest = await manifest_fetch(manifestUrl);
   const engineFiles = options.engineFiles ?? await engine_files_fetch();
   storage_persist(manifest, options.onNotice);
-  const msg = to_worker.load({ manifest, manifest_url: manifestUrl, n_ctx: options.nCtx, kv_type: options.kvType,
+  const msg = to_worker.load({ manifest, manifest_url: manifestUrl, n_ctx: options.nCtx ?? DEFAULTS.nCtx, kv_type: options.kvType,
     memory_budget: options.memoryBudget, engine_files: engineFiles, threads: options.threads, build: options.build });
   for (let attempt = 1; ; attempt++) {
     const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { type: "module" });
@@ -356,7 +360,7 @@ function request_check(kind, req) {
   for (const key of UNSUPPORTED) if (req[key] != null) throw new WasmlmError("arguments", `${key} is not supported`);
   if (req.n != null && req.n !== 1) throw new WasmlmError("arguments", "n must be 1");
   if (req.stop != null && (!Array.isArray(req.stop) || req.stop.length)) throw new WasmlmError("arguments", "stop sequences are not supported");
-  const maxTokens = req.max_completion_tokens ?? req.max_tokens ?? 256;
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens ?? DEFAULTS.maxTokens;
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new WasmlmError("arguments", `max_tokens must be a positive integer, not ${maxTokens}`);
   const num = (key, lo, hi) => {
     const v = req[key];

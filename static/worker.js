@@ -9,7 +9,6 @@ const CACHE_NAME = "wasmlm-shards-v2";       // decoded shards (v1 held the enco
 const CACHE_OLD = ["wasmlm-shards-v1"];
 const PROMPT_BATCH = 64;            // prompt tokens per eval call: Stop is checked between batches
 const MAX_THREADS = 4;
-const N_CTX_DEFAULT = 2048;
 
 // The worker's one model, and where its conversation stands.
 const session = {
@@ -335,7 +334,7 @@ function load_stats({ shards, timing }, plan, times) {
 async function plan_make(manifest, { n_ctx, memory_budget, kv_type = "f16" }) {
   let plan;
   try {
-    plan = memory_plan(manifest, { nCtx: Math.min(n_ctx || N_CTX_DEFAULT, manifest.context_length || Infinity),
+    plan = memory_plan(manifest, { nCtx: Math.min(n_ctx, manifest.context_length || Infinity),
       budget: memory_budget, kvType: kv_type });
   } catch (err) {
     throw fail("memory", err.message);
@@ -390,7 +389,7 @@ function prefix_common(a, b) {
   return n;
 }
 
-async function generate_run({ parts, sampling = {}, max_tokens = 256 }) {
+async function generate_run({ parts, sampling = {}, max_tokens }) {
   if (!session.engine) throw fail("generate", "no model is loaded yet");
   if (session.busy) throw fail("generate", "still busy with the previous request");
   const t0 = now();
@@ -439,7 +438,7 @@ async function answer_generate(ids, sampling, maxTokens, t0) {
   const out = { reason: "length", generated: 0, ttft: null, ms: 0, firstAt: 0 };
   const tGen = now();
   try {
-    for (const id of ids.slice(-64)) sampler.accept(id);
+    for (const id of ids) sampler.accept(id); // the sampler keeps its own window of them
     while (!session.stopping && out.generated < maxTokens) {
       const id = sampler.sample();
       if (e.isEog(id)) { out.reason = "eog"; break; }

@@ -166,6 +166,18 @@ static std::string vocab_info_json(wl_engine* e) {
         return status_fail(WL_ERR_ARG, "%s: the GGUF holds only a vocabulary (no tensors): it can tokenize, " \
                            "not run the model", __func__);
 
+// The engine's defaults: the sampler's (sampler.h) and the context's (model.h), their one home.
+static std::string defaults_json(void) {
+    const sampler_params p;
+    std::string s;
+    str_printf(&s,
+               "{\"temperature\": %g, \"top_k\": %d, \"top_p\": %g, \"min_p\": %g, \"repeat_penalty\": %g, "
+               "\"repeat_last_n\": %d, \"seed\": %llu, \"n_ctx\": %d}",
+               (double)p.temperature, p.top_k, (double)p.top_p, (double)p.min_p, (double)p.repeat_penalty, p.repeat_last_n,
+               (unsigned long long)p.seed, MODEL_CTX_DEFAULT);
+    return s;
+}
+
 API int wl_engine_info_json(wl_engine* e, char* out, int cap) {
     CHECK_ENGINE(e);
     if (e->vocab_only) return text_out(vocab_info_json(e), out, cap);
@@ -184,8 +196,9 @@ API int wl_engine_info_json(wl_engine* e, char* out, int cap) {
                "\"n_head\": %d, \"n_head_kv\": %d, \"head_dim\": %d, \"bos\": %d, \"eos\": %d, \"add_bos\": %s, ",
                hp->n_vocab, m->n_ctx, hp->n_ctx_train, hp->n_layer, hp->n_embd, hp->n_head, hp->n_head_kv,
                hp->head_dim, tokenizer_bos(e->tok), tokenizer_eos(e->tok), tokenizer_add_bos(e->tok) ? "true" : "false");
-    str_printf(&s, "\"weights_bytes\": %zu, \"kv_bytes\": %zu, \"kv_type\": \"%s\", \"scratch_bytes\": %zu, \"threads\": %d, \"simd\": \"%s\"}",
+    str_printf(&s, "\"weights_bytes\": %zu, \"kv_bytes\": %zu, \"kv_type\": \"%s\", \"scratch_bytes\": %zu, \"threads\": %d, \"simd\": \"%s\", ",
                m->weights_bytes, model_kv_bytes(m), kv_type_name(m->kv_type), m->scratch_bytes, pool_threads(), kernels_simd());
+    s += "\"defaults\": " + defaults_json() + "}";
     return text_out(s, out, cap);
 }
 
@@ -280,6 +293,8 @@ API void wl_stats_reset(wl_engine* e) {
 
 // ---------------------------------------------------------------------------------------------
 // sampler
+
+API int wl_defaults_json(char* out, int cap) { return text_out(defaults_json(), out, cap); }
 
 API wl_sampler* wl_sampler_init(float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
                                 int repeat_last_n, uint64_t seed) {

@@ -67,6 +67,12 @@ float* wl_captured_states(wl_engine* e);
 int wl_debug_perturb(wl_engine* e, int layer, float amount);
 void wl_stats_reset(wl_engine* e);
 
+// The engine's defaults, as JSON: the sampler's (wasm/sampler.h) and the context's when n_ctx <= 0
+// (model.h), {"temperature": 0.8, ..., "repeat_last_n": 64, "seed": 0, "n_ctx": 4096}. The CLI and
+// static/engine.js take theirs from here, the page from the same object in wl_engine_info_json
+// (docs/contracts.md, "Defaults"). Written like wl_engine_info_json.
+int wl_defaults_json(char* out, int cap);
+
 // temperature <= 0: greedy. NULL on bad parameters.
 wl_sampler* wl_sampler_init(float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
                             int repeat_last_n, uint64_t seed);

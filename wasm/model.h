@@ -127,6 +127,8 @@ struct model {
 // (n_ctx <= 0 or above the trained context: the trained context) and scratch. Returns WL_OK or a
 // negative wl_status with a message naming the offending key or tensor.
 // kv_type: GGML_TYPE_F16 or GGML_TYPE_Q8_0.
+// The context when the caller does not choose one (n_ctx <= 0): min(trained context, this).
+const int MODEL_CTX_DEFAULT = 4096;
 int model_init(model* m, const gguf_file* f, int n_ctx, int kv_type = 1 /* GGML_TYPE_F16 */);
 void model_free(model* m);
 

@@ -19,7 +19,6 @@
 static const uint32_t MAX_DIM = 1 << 20;
 static const uint32_t MAX_LAYERS = 1024;
 static const uint32_t MAX_HEADS = 1024;
-static const int DEFAULT_CTX = 4096;  // when the caller does not choose one
 static const int MAX_BATCH = 64;      // tokens per forward batch; longer prompts go in chunks
 
 struct loader {
@@ -309,7 +308,7 @@ static int kv_alloc(model* m, int kv_type) {
 
 static int buffers_alloc(model* m, int n_ctx, int kv_type) {
     const hparams* hp = &m->hp;
-    m->n_ctx = n_ctx <= 0 ? std::min(hp->n_ctx_train, DEFAULT_CTX) : std::min(n_ctx, hp->n_ctx_train);
+    m->n_ctx = n_ctx <= 0 ? std::min(hp->n_ctx_train, MODEL_CTX_DEFAULT) : std::min(n_ctx, hp->n_ctx_train);
     int rc = kv_alloc(m, kv_type);
     if (rc) return rc;
     size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;

@@ -57,6 +57,13 @@ def test_tokens_stream_into_the_reply(tab, wasmlm_server, shots):
     state_wait(tab, "ready")
     load = tab.evaluate("wasmlm.load")
     assert load["from_network"] > 0 and load["download_ms"] > 0
+    # the form: the page's own choices, the API's defaults, and the engine's for the fields left blank
+    form = tab.evaluate("Object.fromEntries(['temperature', 'top-k', 'top-p', 'min-p', 'repeat-penalty', 'seed',"
+                        " 'max-tokens', 'n-ctx'].map((id) => [id, document.getElementById(id).value]))")
+    engine = tab.evaluate("wasmlm.info.defaults")
+    assert form == {"temperature": "0.7", "top-k": str(engine["top_k"]), "top-p": str(engine["top_p"]),
+                    "min-p": str(engine["min_p"]), "repeat-penalty": "1.1", "seed": "42", "max-tokens": "256",
+                    "n-ctx": "2048"}, form
     settings_set(tab, temperature=0, max_tokens=48)
     typed_send(tab, "What is the capital of France?")
     partial = []
