@@ -106,7 +106,7 @@ def wllama_run(engine: str, pages_url: str, gguf: Path, prompt: str, gen_tokens:
 def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> dict:
     done = subprocess.run([*engine_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
                            "--gen", str(gen_tokens)], capture_output=True, text=True)
-    row = {"system": "wasmlm", "engine": runtime, "via": "node_cli.mjs" if runtime == "node" else "wasmlm-cli"}
+    row = {"system": "wasmlm", "engine": runtime, "via": Path(engine_command(runtime)[-1]).name}
     if done.returncode != 0:
         return {**row, "error": f"exit code {done.returncode}: {done.stderr.strip()[-2000:]}"}
     figures = json.loads(done.stdout)

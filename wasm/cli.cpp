@@ -1,5 +1,8 @@
-// wasmlm-cli: the native command line over the C API (api.h), for people, tests and benchmarks.
+// wasmlm-cli: the command line over the C API (api.h), for people, tests and benchmarks. The same
+// source is built natively (build/native/wasmlm-cli) and for Node.js with each wasm build
+// (build/node/wasmlm-cli-<build>.js, files through NODERAWFS: wasm/Makefile).
 //
+//   wasmlm-cli defaults
 //   wasmlm-cli info GGUF
 //   wasmlm-cli tokenize GGUF TEXT [--parse-special]
 //   wasmlm-cli logits GGUF --ids JSON [--top K] [--ctx N]
@@ -9,17 +12,16 @@
 //   wasmlm-cli bench GGUF [--prompt 128] [--gen 64]
 //   wasmlm-cli layers GGUF --ids JSON [--positions JSON] [--logits FILE] [--perturb-layer L [--perturb A]]
 // Every command also takes --threads N (default 1), --ctx N where it makes sense, and
-// --cache-type f16|q8_0 (the KV cache: q8_0 needs half the memory of f16).
-//
-// wasm/js/node_cli.mjs runs the same commands over the wasm build; both use only the C API, so
-// keep the logic here plain enough to mirror line by line. Errors: one line on stderr, exit 1
-// (bad arguments: exit 2).
+// --cache-type f16|q8_0 (the KV cache: q8_0 needs half the memory of f16). The sampler's
+// defaults are the engine's (wl_defaults_json). Errors: one line on stderr, exit 1 (bad
+// arguments: exit 2).
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -117,7 +119,7 @@ static std::string file_read(const char* path) {
 }
 
 struct loaded {
-    std::string bytes;  // the GGUF file; the engine uses its weights in place
+    uint8_t* bytes;  // the GGUF file (wl_gguf_alloc: may be above 2 GiB in wasm); the engine uses its weights in place
     wl_engine* e;
     double load_ms;
 };
@@ -132,14 +134,39 @@ static void kv_type_take(args* a) {
     else die(2, "--cache-type must be f16 or q8_0, got '%s'", s);
 }
 
+// The whole file in one wl_gguf_alloc region, read in pieces of at most 1 GiB (fread's count and
+// Node.js's reads stay well inside 32 bits). In wasm the region is the engine's own memory.
+static uint8_t* gguf_read(const char* path, size_t* size) {
+    FILE* f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) die(1, "cannot open %s: %s", path, strerror(errno));
+    if ((unsigned long long)st.st_size > SIZE_MAX) die(1, "%s: %lld bytes do not fit in memory", path, (long long)st.st_size);
+    *size = (size_t)st.st_size;
+    uint8_t* p = wl_gguf_alloc(*size);
+    if (!p && *size) die(1, "%s: cannot reserve %zu bytes of memory", path, *size);
+    for (size_t at = 0; at < *size;) {
+        size_t n = fread(p + at, 1, std::min(*size - at, (size_t)1 << 30), f);
+        if (n == 0) die(1, "cannot read %s", path);
+        at += n;
+    }
+    fclose(f);
+    return p;
+}
+
 static loaded engine_load(const char* path, int n_ctx, int n_threads) {
     loaded l;
     double t0 = now_ms();
-    l.bytes = file_read(path);
-    l.e = wl_engine_init_kv((const uint8_t*)l.bytes.data(), l.bytes.size(), n_ctx, n_threads, g_kv_type);
+    size_t size = 0;
+    l.bytes = gguf_read(path, &size);
+    l.e = wl_engine_init_kv(l.bytes, size, n_ctx, n_threads, g_kv_type);
     if (!l.e) die(1, "%s: %s", path, wl_last_error());
     l.load_ms = now_ms() - t0;
     return l;
+}
+
+static void engine_free(loaded* l) {
+    wl_engine_free(l->e);
+    wl_gguf_free(l->bytes);
 }
 
 static std::string info_json(wl_engine* e) {
@@ -147,6 +174,14 @@ static std::string info_json(wl_engine* e) {
     int n = wl_engine_info_json(e, &s[0], (int)s.size());
     if (n < 0) die_engine("info");
     s.resize(std::min<size_t>((size_t)n, s.size() - 1));
+    return s;
+}
+
+static std::string defaults_json(void) {
+    std::string s(512, '\0');
+    int n = wl_defaults_json(&s[0], (int)s.size());
+    if (n < 0 || n >= (int)s.size()) die(1, "defaults: %s", wl_last_error());
+    s.resize((size_t)n);
     return s;
 }
 
@@ -225,7 +260,7 @@ static int cmd_info(args a) {
     args_done(a, 1, "info GGUF");
     loaded l = engine_load(a.pos[0].c_str(), n_ctx, threads);
     printf("%s\n", info_json(l.e).c_str());
-    wl_engine_free(l.e);
+    engine_free(&l);
     return 0;
 }
 
@@ -237,7 +272,7 @@ static int cmd_tokenize(args a) {
     printf("[");
     for (size_t i = 0; i < ids.size(); i++) printf("%s%d", i ? ", " : "", ids[i]);
     printf("]\n");
-    wl_engine_free(l.e);
+    engine_free(&l);
     return 0;
 }
 
@@ -267,7 +302,7 @@ static int cmd_logits(args a) {
         printf("]");
     }
     printf("]\n");
-    wl_engine_free(l.e);
+    engine_free(&l);
     return 0;
 }
 
@@ -318,18 +353,19 @@ static int cmd_perplexity(args a) {
     }
     printf("{\"perplexity\": %.4f, \"chunks\": %d, \"tokens_scored\": %ld}\n", exp(nll_sum / (double)count), n_chunks,
            count);
-    wl_engine_free(l.e);
+    engine_free(&l);
     return 0;
 }
 
 static wl_sampler* sampler_from(args* a) {
-    float temp = (float)opt_num(a, "--temp", 0.8);
-    int top_k = (int)opt_num(a, "--top-k", 40);
-    float top_p = (float)opt_num(a, "--top-p", 0.95);
-    float min_p = (float)opt_num(a, "--min-p", 0.05);
-    float penalty = (float)opt_num(a, "--repeat-penalty", 1.0);
-    uint64_t seed = (uint64_t)opt_num(a, "--seed", 0);
-    wl_sampler* s = wl_sampler_init(temp, top_k, top_p, min_p, penalty, 64, seed);
+    std::string d = defaults_json();
+    float temp = (float)opt_num(a, "--temp", json_number(d, "temperature"));
+    int top_k = (int)opt_num(a, "--top-k", json_number(d, "top_k"));
+    float top_p = (float)opt_num(a, "--top-p", json_number(d, "top_p"));
+    float min_p = (float)opt_num(a, "--min-p", json_number(d, "min_p"));
+    float penalty = (float)opt_num(a, "--repeat-penalty", json_number(d, "repeat_penalty"));
+    uint64_t seed = (uint64_t)opt_num(a, "--seed", json_number(d, "seed"));
+    wl_sampler* s = wl_sampler_init(temp, top_k, top_p, min_p, penalty, (int)json_number(d, "repeat_last_n"), seed);
     if (!s) die(2, "sampler: %s", wl_last_error());
     return s;
 }
@@ -362,7 +398,7 @@ static int cmd_generate(args a) {
     printf("\n");
     fprintf(stderr, "%s\n", stats_json(l.e).c_str());
     wl_sampler_free(s);
-    wl_engine_free(l.e);
+    engine_free(&l);
     return 0;
 }
 
@@ -407,7 +443,7 @@ static int cmd_bench(args a) {
            json_number(info, "weights_bytes"), json_number(info, "kv_bytes"), (int)json_number(info, "threads"),
            json_word(info, "simd").c_str(), stats.c_str());
     wl_sampler_free(greedy);
-    wl_engine_free(l.e);
+    engine_free(&l);
     return 0;
 }
 
@@ -460,16 +496,23 @@ static int cmd_layers(args a) {
         for (int32_t p : positions) ok = ok && fwrite(wl_logits(l.e) + (size_t)p * n_vocab, sizeof(float), n_vocab, f) == n_vocab;
         if (fclose(f) != 0 || !ok) die(1, "cannot write %s", logits_path);
     }
-    wl_engine_free(l.e);
+    engine_free(&l);
+    return 0;
+}
+
+static int cmd_defaults(args a) {
+    args_done(a, 0, "defaults");
+    printf("%s\n", defaults_json().c_str());
     return 0;
 }
 
 int main(int argc, char** argv) {
-    const char* usage = "usage: wasmlm-cli {info|tokenize|logits|perplexity|generate|bench|layers} GGUF ...";
+    const char* usage = "usage: wasmlm-cli {defaults|info|tokenize|logits|perplexity|generate|bench|layers} GGUF ...";
     if (argc < 2) die(2, "%s", usage);
     std::string cmd = argv[1];
     args a = args_parse(argc, argv);
     kv_type_take(&a);
+    if (cmd == "defaults") return cmd_defaults(a);
     if (cmd == "info") return cmd_info(a);
     if (cmd == "tokenize") return cmd_tokenize(a);
     if (cmd == "logits") return cmd_logits(a);

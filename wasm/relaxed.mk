@@ -29,7 +29,7 @@ NPM_BIN := $(ROOT)/node_modules/.bin
 WASM_OPT_RELAXED := $(NPM_BIN)/wasm-opt -O3 --enable-simd --enable-relaxed-simd --enable-sign-ext \
     --enable-mutable-globals --enable-bulk-memory --enable-threads
 WASM_VALIDATE_RELAXED := $(NPM_BIN)/wasm-validate --enable-relaxed-simd --enable-threads
-# Node.js 20 runs relaxed SIMD only behind this flag (wasm/js/node_cli.mjs adds it itself).
+# Node.js 20 runs relaxed SIMD only behind this flag (the CLI's relaxed builds turn it on themselves: cli_node.mk).
 NODE_RELAXED := --experimental-wasm-relaxed-simd
 
 # relaxed_objects(build, base): base's objects with the kernel files' replaced by build's
@@ -71,14 +71,15 @@ RELAXED_OUTPUTS := $(WASM)/wasmlm-relaxed.js $(WASM)/wasmlm-relaxed-mt.js $(WASM
 # ---- tests: the kernels on the relaxed library, under Node.js in V8's three tiering modes (its
 # baseline tier, Liftoff, computed i32x4.relaxed_dot_i8x16_i7x16_add wrongly: every mode must agree)
 RELAXED_TIERS := --liftoff-only --no-liftoff default
-RELAXED_TEST_LINK := $(RELAXED_LINK) -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
+RELAXED_TEST_LINK := $(RELAXED_LINK) -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB $(NODE_RAWFS) -sEXIT_RUNTIME=1 \
     -sENVIRONMENT=node -sWASM_ASYNC_COMPILATION=0
 
 $(WASM)/obj/relaxed/libwasmlm.a: $(call relaxed_objects,relaxed,simd)
 	rm -f $@ && $(EMAR) rcs $@ $^
-$(WASM_TESTS)/relaxed/%.js: $(WASM)/obj/simd/tests/%.o $(WASM)/obj/relaxed/libwasmlm.a | $(NPM_BIN)/wasm-validate
+$(WASM_TESTS)/relaxed/%.js: $(WASM)/obj/simd/tests/%.o $(WASM)/obj/relaxed/libwasmlm.a js/node_rawfs.js \
+    | $(NPM_BIN)/wasm-validate
 	@mkdir -p $(@D)
-	$(EMCXX) $(RELAXED_TEST_LINK) -o $@ $^ || { rm -f $(@:.js=.wasm); exit 1; }
+	$(EMCXX) $(RELAXED_TEST_LINK) -o $@ $(filter %.o %.a,$^) || { rm -f $(@:.js=.wasm); exit 1; }
 	$(WASM_VALIDATE_RELAXED) $(@:.js=.wasm) || { rm -f $@ $(@:.js=.wasm); exit 1; }
 
 .PHONY: test-relaxed

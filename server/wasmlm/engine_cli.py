@@ -10,12 +10,9 @@ import brotli
 
 from .catalog import manifest_get
 from .manifest import Manifest
-from .settings import MODELS_DIR, NATIVE_CLI, NODE_CLI, ROOT
+from .settings import MODELS_DIR, NATIVE_CLI, NODE_BUILDS, ROOT, node_cli
 
-RUNTIMES = {
-    "native": [str(NATIVE_CLI)],
-    "node": ["node", str(NODE_CLI)],
-}
+RUNTIMES = ("native", "node")
 REASSEMBLED_DIR = ROOT / "build" / "gguf"
 
 
@@ -65,21 +62,37 @@ def model_resolve(model: str, chunks: Path) -> Path:
     return cached
 
 
-def engine_command(runtime: str) -> list[str]:
-    command = RUNTIMES[runtime]
+def node_build_take(args: list[str]) -> tuple[str, list[str]]:
+    """`--build B` picks the wasm build under Node.js; without it, the relaxed-SIMD one (relaxed-mt with
+    --threads > 1). Returns the build and the arguments left for the CLI."""
+    rest, build = list(args), None
+    if "--build" in rest:
+        at = rest.index("--build")
+        build = rest[at + 1] if at + 1 < len(rest) else ""
+        del rest[at:at + 2]
+    if build is None:
+        threads = rest[rest.index("--threads") + 1] if "--threads" in rest[:-1] else "1"
+        build = "relaxed-mt" if threads.isdigit() and int(threads) > 1 else "relaxed"
+    return build, rest
+
+
+def engine_command(runtime: str, build: str = "relaxed") -> list[str]:
+    """The command of one runtime; `build` is the wasm build the node runtime runs."""
     if runtime == "node":
+        if build not in NODE_BUILDS:
+            raise EngineError(f"--build must be one of {', '.join(NODE_BUILDS)}, got {build!r}")
         if shutil.which("node") is None:
             raise EngineError("node is not installed (bash scripts/dev.sh setup installs it)")
-        if not Path(command[1]).is_file():
-            raise EngineError(f"{command[1]} is missing: the wasm build is not there yet (make -C wasm)")
-        if not (ROOT / "build" / "wasm").is_dir():
-            raise EngineError("build/wasm/ is missing: build the engine first (make -C wasm)")
-    elif not os.access(command[0], os.X_OK):
-        raise EngineError(f"{command[0]} is missing: build the engine first (make -C wasm)")
-    return command
+        if not node_cli(build).is_file():
+            raise EngineError(f"{node_cli(build)} is missing: the wasm build is not there yet (make -C wasm)")
+        return ["node", str(node_cli(build))]
+    if not os.access(NATIVE_CLI, os.X_OK):
+        raise EngineError(f"{NATIVE_CLI} is missing: build the engine first (make -C wasm)")
+    return [str(NATIVE_CLI)]
 
 
 def engine_run(subcommand: str, model: str, args: list[str], runtime: str, chunks: Path) -> int:
-    command = [*engine_command(runtime), subcommand, str(model_resolve(model, chunks)), *args]
-    return subprocess.call(command, env=dict(os.environ, NODE_PATH=os.environ.get("NODE_PATH", "/usr/share/nodejs")))
-
+    build = "relaxed"
+    if runtime == "node":
+        build, args = node_build_take(args)
+    return subprocess.call([*engine_command(runtime, build), subcommand, str(model_resolve(model, chunks)), *args])

@@ -9,9 +9,15 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "static"
 ENGINE_DIR = ROOT / "build" / "wasm"
 MODELS_DIR = ROOT / "models"
-# The engine's command line, native and as the wasm build under Node.js (docs/contracts.md, "CLI protocol")
+# The engine's command line (wasm/cli.cpp, docs/contracts.md, "CLI protocol"): native, and for Node.js on
+# each wasm build (node_cli(build), wasm/cli_node.mk)
 NATIVE_CLI = ROOT / "build" / "native" / "wasmlm-cli"
-NODE_CLI = ROOT / "wasm" / "js" / "node_cli.mjs"
+NODE_CLI_DIR = ROOT / "build" / "node"
+NODE_BUILDS = ("simd", "mt", "scalar", "debug", "relaxed", "relaxed-mt")
+
+
+def node_cli(build: str) -> Path:
+    return NODE_CLI_DIR / f"wasmlm-cli-{build}.js"
 # npm packages the page imports, installed by set-up (package.json) and served, never committed
 VENDOR_DIRS = {"jinja": ROOT / "node_modules" / "@huggingface" / "jinja" / "dist"}
 

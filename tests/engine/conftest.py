@@ -17,7 +17,7 @@ from wasmlm.defaults import gguf_path as model_path  # noqa: F401 (short name or
 # This checkout's builds, not the installed package's: a planted-bug copy (tests/planted) tests its own engine.
 ROOT = Path(__file__).resolve().parents[2]
 NATIVE_CLI = ROOT / settings.NATIVE_CLI.relative_to(settings.ROOT)
-NODE_CLI = ROOT / settings.NODE_CLI.relative_to(settings.ROOT)
+NODE_CLI_DIR = ROOT / settings.NODE_CLI_DIR.relative_to(settings.ROOT)
 MODELS = {m.short: settings.MODELS_DIR / m.file for m in DEFAULT_MODELS}
 # llama.cpp's reference runs and tokenizer vectors, copied into the repository (small JSON files).
 REFERENCE = Path(os.environ.get("WASMLM_REFERENCE_DIR", ROOT / "tests" / "data" / "reference"))
@@ -34,15 +34,20 @@ def make(*targets: str) -> None:
         pytest.fail(f"make {' '.join(targets)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
+def node_cli(build: str = "relaxed", *node_flags: str) -> list[str]:
+    """The CLI on one wasm build under Node.js (wasm/cli_node.mk), built first; node_flags go to node."""
+    path = NODE_CLI_DIR / settings.node_cli(build).name
+    make(str(path))
+    return ["node", *node_flags, str(path)]
+
+
 def cli_command(runtime: str) -> list[str]:
-    """The command prefix of one runtime, built first: both take the same arguments."""
+    """The command prefix of one runtime, built first: both take the same arguments. Under Node.js,
+    the relaxed-SIMD build, as `wasmlm ... --runtime node` runs by default."""
     if runtime == "native":
         make("native")
         return [str(NATIVE_CLI)]
-    if not NODE_CLI.exists():
-        pytest.fail(f"{NODE_CLI.relative_to(ROOT)} is missing: the wasm runtime cannot be tested")
-    make(str(ROOT / "build" / "wasm" / "wasmlm-simd.js"))
-    return ["node", str(NODE_CLI)]
+    return node_cli("relaxed")
 
 
 @pytest.fixture(scope="session", params=RUNTIMES)

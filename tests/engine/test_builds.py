@@ -19,7 +19,7 @@ import threading
 import brotli
 import pytest
 
-from conftest import NODE_CLI, ROOT, make, model_path, run_cli
+from conftest import NATIVE_CLI, ROOT, make, model_path, node_cli, run_cli
 
 WASM = ROOT / "build" / "wasm"
 ENGINE_JS = ROOT / "static" / "engine.js"
@@ -143,13 +143,12 @@ def test_threads_change_no_logit(builds):
     """Threads split matrix rows, each row computed as alone: the logits are bit-identical."""
     model = model_path("smollm2")
     ids = json.dumps([1, 504, 3458, 314, 253, 2476, 28, 1041, 5489, 30])
-    node = ["node", str(NODE_CLI)]
     outputs = {}
     for build, threads in [("simd", 1), ("mt", 1), ("mt", 2)]:
-        result = run_cli(node, "logits", model, "--ids", ids, "--top", 10, "--build", build, "--threads", threads)
+        result = run_cli(node_cli(build), "logits", model, "--ids", ids, "--top", 10, "--threads", threads)
         assert result.returncode == 0, result.stderr
         outputs[(build, threads)] = result.stdout
-    info = run_cli(node, "info", model, "--build", "mt", "--threads", 2)
+    info = run_cli(node_cli("mt"), "info", model, "--threads", 2)
     assert json.loads(info.stdout)["threads"] == 2, "the mt build did not start its second thread"
     assert outputs[("mt", 2)] == outputs[("mt", 1)] == outputs[("simd", 1)]
 
@@ -158,18 +157,17 @@ def test_q8_0_kv_cache_gives_the_same_logits_in_every_build(builds):
     """The q8_0 KV cache is written by scalar code and read exactly (an fp16 scale times an int8): every
     build, threaded or not, relaxed or not, gives the same logits with it, which are not the f16 cache's."""
     model = model_path("smollm2")
-    node = ["node", str(ROOT / "wasm" / "js" / "node_cli.mjs")]
     outputs = {}
     for build, threads in [("simd", 1), ("scalar", 1), ("mt", 2), ("relaxed", 1), ("relaxed-mt", 2)]:
-        result = run_cli(node, "logits", model, "--ids", LOGIT_IDS, "--top", 10, "--build", build, "--threads", threads,
+        result = run_cli(node_cli(build), "logits", model, "--ids", LOGIT_IDS, "--top", 10, "--threads", threads,
                          "--cache-type", "q8_0")
         assert result.returncode == 0, f"{build}: {result.stderr[-2000:]}"
         outputs[(build, threads)] = result.stdout
     differing = [key for key, out in outputs.items() if out != outputs[("simd", 1)]]
     assert not differing, f"q8_0 cache logits differ from the simd build's: {differing}"
-    f16 = run_cli(node, "logits", model, "--ids", LOGIT_IDS, "--top", 10, "--build", "simd")
+    f16 = run_cli(node_cli("simd"), "logits", model, "--ids", LOGIT_IDS, "--top", 10)
     assert f16.returncode == 0 and f16.stdout != outputs[("simd", 1)], "--cache-type q8_0 changed nothing"
-    bad = run_cli(node, "info", model, "--cache-type", "q4_0")
+    bad = run_cli(node_cli("simd"), "info", model, "--cache-type", "q4_0")
     assert bad.returncode == 2 and "--cache-type must be f16 or q8_0, got 'q4_0'" in bad.stderr
 
 
@@ -187,14 +185,13 @@ QUANTIZED_FORMATS = ["Q4_0", "Q4_1", "Q5_0", "Q8_0", "Q4_K", "Q6_K", "Q5_1", "IQ
 def test_relaxed_builds_give_the_simd_logits_in_every_tier(builds, model):
     """SmolLM2 runs Q4_1 and Q8_0 kernels, Gemma 3 Q5_0, Q4_K, Q6_K and Q8_0: all relaxed ones."""
     path = model_path(model)
-    cli = [str(NODE_CLI), "logits", path, "--ids", LOGIT_IDS, "--top", 20]
-    runs = {("simd", "default", 1): ["node"]}
-    runs.update({("relaxed", tier, 1): ["node", "--experimental-wasm-relaxed-simd", *flags]
+    runs = {("simd", "default", 1): node_cli("simd")}
+    runs.update({("relaxed", tier, 1): node_cli("relaxed", "--experimental-wasm-relaxed-simd", *flags)
                  for tier, flags in NODE_TIERS.items()})
-    runs[("relaxed-mt", "default", 2)] = ["node"]  # without the flag: engine.js turns it on itself
+    runs[("relaxed-mt", "default", 2)] = node_cli("relaxed-mt")  # without the flag: the build turns it on itself
     outputs = {}
-    for (build, tier, threads), node in runs.items():
-        result = run_cli([*node, *cli[:1]], *cli[1:], "--build", build, "--threads", threads)
+    for (build, tier, threads), command in runs.items():
+        result = run_cli(command, "logits", path, "--ids", LOGIT_IDS, "--top", 20, "--threads", threads)
         assert result.returncode == 0, f"{build} ({tier}): {result.stderr[-2000:]}"
         outputs[(build, tier, threads)] = result.stdout
     want = outputs[("simd", "default", 1)]
@@ -228,10 +225,50 @@ def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
     assert not differing, f"kernel floats differ from the simd build's: {differing} vs {digests['simd']}"
 
 
-def test_node_cli_runs_the_relaxed_build_by_default(builds):
-    result = run_cli(["node", str(NODE_CLI)], "info", model_path("smollm2"))
+def test_node_runtime_runs_the_relaxed_build_by_default(builds):
+    from wasmlm.engine_cli import engine_command, node_build_take
+
+    assert node_build_take(["--top", "5"]) == ("relaxed", ["--top", "5"])
+    assert node_build_take(["--threads", "2"]) == ("relaxed-mt", ["--threads", "2"])
+    assert node_build_take(["--build", "scalar", "--threads", "2"]) == ("scalar", ["--threads", "2"])
+    result = run_cli(engine_command("node"), "info", model_path("smollm2"))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["simd"] == "relaxed-simd"
+
+
+# Runs in Node: static/engine.js (the page's engine API) loads one build, reads the GGUF into
+# ggufAlloc's region and evaluates the ids; prints the sha256 of all their logits (float32 bytes).
+ENGINE_LOGITS_JOB = """
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { loadEngine } from "%(engine)s";
+const job = JSON.parse(process.argv[1]);
+const e = await loadEngine({ build: job.build, threads: job.threads });
+const bytes = readFileSync(job.model);
+const ptr = e.ggufAlloc(bytes.length);
+e.heap().set(bytes, ptr);
+e.create(ptr, bytes.length, { threads: job.threads });
+const logits = e.eval(Int32Array.from(job.ids), { allLogits: true });
+console.log(createHash("sha256").update(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)).digest("hex"));
+process.exit(0);
+"""
+
+
+@pytest.mark.parametrize("build, threads", [("simd", 1), ("mt", 2), ("relaxed", 1)])
+def test_engine_js_gives_the_cli_logits(builds, tmp_path, build, threads):
+    """static/engine.js, the page's engine API, against the native CLI (`layers --logits`): the same
+    logits to the last bit, so what the CLI's builds-agree tests show holds for the page's engine."""
+    model, ids = model_path("smollm2"), json.loads(LOGIT_IDS)
+    script = ENGINE_LOGITS_JOB % {"engine": ENGINE_JS.as_uri()}
+    job = json.dumps({"build": build, "threads": threads, "model": str(model), "ids": ids})
+    result = subprocess.run(["node", "--input-type=module", "-e", script, job], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert result.returncode == 0, f"engine.js on {build}: {result.stderr[-3000:]}"
+    make("native")
+    native = run_cli([str(NATIVE_CLI)], "layers", model, "--ids", LOGIT_IDS, "--logits", tmp_path / "logits.f32")
+    assert native.returncode == 0, native.stderr[-2000:]
+    want = hashlib.sha256((tmp_path / "logits.f32").read_bytes()).hexdigest()
+    assert result.stdout.strip() == want, f"engine.js on {build} gives other logits than the native CLI"
 
 
 def wasm_validates(path, *features) -> bool:

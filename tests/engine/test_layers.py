@@ -26,7 +26,7 @@ import pytest
 from gguf import GGMLQuantizationType
 
 import synthetic_gguf
-from conftest import NODE_CLI, ROOT, cli_command, make, run_cli, run_json
+from conftest import cli_command, node_cli, run_cli, run_json
 from wasmlm.fidelity import reference
 from wasmlm.fidelity.metrics import first_bad_layer, layer_errors
 
@@ -98,9 +98,8 @@ def test_every_build_gives_the_same_states(tmp_path):
     bit-identical logits (test_builds.py): one build checked against numpy checks them all."""
     path = synthetic_gguf.write_model(tmp_path / "gemma3.gguf", "gemma3", n_layer=2, qtype=GGMLQuantizationType.Q4_0)
     builds = ["simd", "mt", "scalar", "debug"]
-    make(*(str(ROOT / "build" / "wasm" / f"wasmlm-{b}.js") for b in builds))
     native = engine_states(cli_command("native"), path, IDS)
     for build in builds:
         threads = ["--threads", 2] if build == "mt" else []
-        ours = engine_states(["node", str(NODE_CLI)], path, IDS, "--build", build, *threads)
+        ours = engine_states(node_cli(build), path, IDS, *threads)
         np.testing.assert_array_equal(ours, native, err_msg=build)

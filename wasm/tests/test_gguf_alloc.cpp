@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "api.h"
 #include "check.h"
@@ -43,8 +47,41 @@ static void test_small_region() {
     CHECK(wl_gguf_alloc(0) == nullptr);
 }
 
+// The region filled from a file and written back out where it lies above 2 GiB (in wasm): the CLI
+// reads a large GGUF up there and may write logits from there. Under Node.js, Emscripten 3.1.6's
+// readv/writev took such pointers as negative and the bytes went elsewhere (wasm/js/node_rawfs.js
+// mends them). One read() and one write() each, so that a broken call fails here instead of
+// leaving stdio retrying it forever.
+static void test_file_io_above_2gib() {
+    uint8_t* p = wl_gguf_alloc(LARGE);
+    CHECK(p != nullptr);
+    if (!p) return;
+    std::vector<uint8_t> pattern((size_t)1 << 20);
+    for (size_t i = 0; i < pattern.size(); i++) pattern[i] = (uint8_t)(i * 131 + i / 4099);
+    uint8_t* high = p + LARGE - pattern.size() - 7;
+    char path[64];
+    snprintf(path, sizeof(path), "build/gguf_alloc_io.%d.tmp", (int)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, pattern.data(), pattern.size()) == (ssize_t)pattern.size());
+    if (fd >= 0) close(fd);
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, high, pattern.size()) == (ssize_t)pattern.size());
+    if (fd >= 0) close(fd);
+    CHECK(memcmp(high, pattern.data(), pattern.size()) == 0);
+    high[0] ^= 0xff;  // written out from up there, then read back below
+    pattern[0] ^= 0xff;
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, high, pattern.size()) == (ssize_t)pattern.size());
+    if (fd >= 0) close(fd);
+    std::vector<uint8_t> back;
+    CHECK(file_read(path, &back) && back == pattern);
+    remove(path);
+    wl_gguf_free(p);
+}
+
 int main() {
     test_small_region();
     test_large_region();
+    test_file_io_above_2gib();
     return check_report();
 }

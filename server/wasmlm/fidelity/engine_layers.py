@@ -1,7 +1,6 @@
 """The engine's side: `wasmlm-cli layers` (native, or the wasm build under Node.js) run as a subprocess."""
 
 import json
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,8 +19,7 @@ class EngineRun:
 
 def engine_json(runtime: str, *args) -> object:
     command = [*engine_command(runtime), *map(str, args)]
-    env = dict(os.environ, NODE_PATH=os.environ.get("NODE_PATH", "/usr/share/nodejs"))
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise EngineError(f"{' '.join(command[:3])}: {result.stderr.strip()}")
     return json.loads(result.stdout)
