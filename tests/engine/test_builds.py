@@ -18,6 +18,7 @@ import threading
 
 import brotli
 import pytest
+from wasmlm.engine_cli import engine_command
 
 from conftest import NATIVE_CLI, ROOT, make, model_path, node_cli, run_cli
 
@@ -226,11 +227,6 @@ def test_every_quantized_kernel_gives_the_same_floats_in_every_build():
 
 
 def test_node_runtime_runs_the_relaxed_build_by_default(builds):
-    from wasmlm.engine_cli import engine_command, node_build_take
-
-    assert node_build_take(["--top", "5"]) == ("relaxed", ["--top", "5"])
-    assert node_build_take(["--threads", "2"]) == ("relaxed-mt", ["--threads", "2"])
-    assert node_build_take(["--build", "scalar", "--threads", "2"]) == ("scalar", ["--threads", "2"])
     result = run_cli(engine_command("node"), "info", model_path("smollm2"))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["simd"] == "relaxed-simd"

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from wasmlm.engine_cli import EngineError, gguf_reassemble, model_resolve
+from wasmlm.engine_cli import EngineError, engine_command, gguf_reassemble, model_resolve, node_build_take
 from wasmlm.manifest import Manifest
 from wasmlm.settings import NATIVE_CLI
 
@@ -63,3 +63,12 @@ def test_engine_exit_code_comes_back(chunks):
     native_cli_built()
     r = wasmlm("tokenize", SMOLLM2, "--chunks", str(chunks))   # TEXT missing: the engine's usage error
     assert r.returncode == 2
+
+
+def test_node_runtime_takes_the_build_from_the_arguments():
+    """--build B picks the CLI's wasm build under Node.js; else relaxed, relaxed-mt with --threads > 1."""
+    assert node_build_take(["--top", "5"]) == ("relaxed", ["--top", "5"])
+    assert node_build_take(["--threads", "2"]) == ("relaxed-mt", ["--threads", "2"])
+    assert node_build_take(["--build", "scalar", "--threads", "2"]) == ("scalar", ["--threads", "2"])
+    with pytest.raises(EngineError, match="--build must be one of simd, mt, scalar, debug, relaxed, relaxed-mt"):
+        engine_command("node", "fast")
