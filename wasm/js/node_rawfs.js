@@ -2,7 +2,9 @@
 // readv/writev read each iovec's pointer as a signed int (HEAP32), so a read into memory above
 // 2 GiB (a GGUF over 2 GiB lies there) or a write from it would land elsewhere, silently. These
 // replacements read them unsigned; they run before main (preRun), once the glue has defined SYSCALLS.
+// A program that touches no file gets no file system from Emscripten: nothing to mend.
 Module["preRun"] = [].concat(Module["preRun"] || [], function rawfs_unsigned() {
+  if (typeof FS === "undefined" || typeof SYSCALLS.doReadv !== "function") return;
   const views = () => {
     if (wasmMemory.buffer !== buffer) updateGlobalBufferAndViews(wasmMemory.buffer); // grown by another thread
     return { u32: HEAPU32, i8: HEAP8 };
