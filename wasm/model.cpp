@@ -101,50 +101,115 @@ static void rope_rows(model* m, float* x, int n, int n_heads, int table) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// attention over the KV cache, one (token, head) pair per item, softmax computed online
+// attention over the KV cache, softmax computed online
+//
+// The cache holds K and V as f16 (or q8_0), so each cached row of a head must be widened to float
+// before use. One item of the pool is a KV head with a block of the batch's tokens and some of
+// the query heads that read it (GQA): the item widens each K/V row once and every (token, head)
+// row of the item uses it, each row keeping its own running max, sum and output. A row sees
+// exactly the operations, in the same order, that it would see alone, so the split changes the
+// speed and never the floats.
 
 struct attn_job {
     const model* m;
     const uint8_t* k_layer;  // (n_ctx) rows of m->kv_row bytes, this layer's
     const uint8_t* v_layer;
     int window;              // keys further back than this are masked (0: none)
+    int n;                   // tokens in the batch
+    int tokens_per_item, heads_per_item;  // attn_split's choice
+    int token_blocks, head_parts;
 };
 
 static const int HEAD_DIM_MAX = 4096;  // model_load's bound on attention.key_length
+static const int ATTN_ROWS_MAX = 32;   // (token, head) rows of one item: their outputs stay in L1
 
-static void attn_one(const attn_job* j, int t, int h) {
+static int attn_first(const attn_job* j, int pos) { return j->window ? std::max(0, pos - j->window + 1) : 0; }
+
+// Rows [t0, t1) x heads [h0, h1) of KV head kh.
+static void attn_item(const attn_job* j, int kh, int t0, int t1, int h0, int h1) {
     const model* m = j->m;
     const hparams* hp = &m->hp;
-    int hd = hp->head_dim, q_dim = hp->n_head * hd;
-    int kh = h / (hp->n_head / hp->n_head_kv);
-    int pos = m->n_past + t;
-    int first = j->window ? std::max(0, pos - j->window + 1) : 0;
-    const float* q = m->q + (size_t)t * q_dim + (size_t)h * hd;
-    float* out = m->att + (size_t)t * q_dim + (size_t)h * hd;
-    memset(out, 0, (size_t)hd * sizeof(float));
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd, nh = h1 - h0;
+    float max[ATTN_ROWS_MAX], sum[ATTN_ROWS_MAX];
+    for (int t = t0; t < t1; t++)
+        for (int h = h0; h < h1; h++) {
+            max[(t - t0) * nh + h - h0] = -INFINITY;
+            sum[(t - t0) * nh + h - h0] = 0.0f;
+            memset(m->att + (size_t)t * q_dim + (size_t)h * hd, 0, (size_t)hd * sizeof(float));
+        }
     float k[HEAD_DIM_MAX], v[HEAD_DIM_MAX];  // this head's key and value at p, widened to float
-    float max = -INFINITY, sum = 0.0f;
-    for (int p = first; p <= pos; p++) {
+    const int p_end = m->n_past + t1;        // one past the last token's position
+    for (int p = attn_first(j, m->n_past + t0); p < p_end; p++) {
         kv_head_load(m->kv_type, j->k_layer + (size_t)p * m->kv_row, (int64_t)kh * hd, k, hd);
         kv_head_load(m->kv_type, j->v_layer + (size_t)p * m->kv_row, (int64_t)kh * hd, v, hd);
-        float score = vec_dot(q, k, hd);
-        if (score > max) {  // a new maximum rescales what was summed so far
-            float c = exp_f32(max - score);
-            sum *= c;
-            vec_scale(out, c, hd);
-            max = score;
+        for (int t = t0; t < t1; t++) {
+            const int pos = m->n_past + t;
+            if (p > pos || p < attn_first(j, pos)) continue;  // causal mask, sliding window
+            for (int h = h0; h < h1; h++) {
+                const int r = (t - t0) * nh + h - h0;
+                const float* q = m->q + (size_t)t * q_dim + (size_t)h * hd;
+                float* out = m->att + (size_t)t * q_dim + (size_t)h * hd;
+                float score = vec_dot(q, k, hd);
+                if (score > max[r]) {  // a new maximum rescales what was summed so far
+                    float c = exp_f32(max[r] - score);
+                    sum[r] *= c;
+                    vec_scale(out, c, hd);
+                    max[r] = score;
+                }
+                float w = exp_f32(score - max[r]);
+                sum[r] += w;
+                vec_axpy(out, w, v, hd);
+            }
         }
-        float w = exp_f32(score - max);
-        sum += w;
-        vec_axpy(out, w, v, hd);
     }
-    vec_scale(out, 1.0f / sum, hd);
+    for (int t = t0; t < t1; t++)
+        for (int h = h0; h < h1; h++)
+            vec_scale(m->att + (size_t)t * q_dim + (size_t)h * hd, 1.0f / sum[(t - t0) * nh + h - h0], hd);
 }
 
+// Items in token-block-major order (later blocks have more keys; the pool hands them out as
+// threads come free).
 static void attn_job_run(void* ctx, int64_t begin, int64_t end) {
     const attn_job* j = (const attn_job*)ctx;
-    int n_head = j->m->hp.n_head;
-    for (int64_t item = begin; item < end; item++) attn_one(j, (int)(item / n_head), (int)(item % n_head));
+    const hparams* hp = &j->m->hp;
+    const int group = hp->n_head / hp->n_head_kv;
+    for (int64_t item = begin; item < end; item++) {
+        const int part = (int)(item % j->head_parts);
+        const int kh = (int)(item / j->head_parts % hp->n_head_kv);
+        const int tb = (int)(item / j->head_parts / hp->n_head_kv);
+        const int t0 = tb * j->tokens_per_item, t1 = std::min(j->n, t0 + j->tokens_per_item);
+        const int h0 = kh * group + part * j->heads_per_item;
+        attn_item(j, kh, t0, t1, h0, h0 + j->heads_per_item);
+    }
+}
+
+// The largest divisor of n below d (1 at least).
+static int divisor_below(int n, int d) {
+    for (int k = d - 1; k > 1; k--)
+        if (n % k == 0) return k;
+    return 1;
+}
+
+// How many tokens and query heads one item takes: as many as fit ATTN_ROWS_MAX (each K/V row is
+// widened once for all of them), but with threads at least 4 items per thread, splitting the
+// token blocks first and then the GQA group (a one-token decode of Gemma 3 270M has one KV head
+// for 4 query heads: 4 items of one head each, as before the f16 cache, so both threads work).
+static void attn_split(attn_job* j) {
+    const hparams* hp = &j->m->hp;
+    const int group = hp->n_head / hp->n_head_kv;
+    int heads = group;
+    while (heads > ATTN_ROWS_MAX) heads = divisor_below(group, heads);
+    int tokens = std::max(1, std::min(j->n, ATTN_ROWS_MAX / heads));
+    const int64_t want = pool_threads() > 1 ? 4 * pool_threads() : 1;
+    auto items = [&] { return (int64_t)hp->n_head_kv * ((j->n + tokens - 1) / tokens) * (group / heads); };
+    while (items() < want && (tokens > 1 || heads > 1)) {
+        if (tokens > 1) tokens = (tokens + 1) / 2;
+        else heads = divisor_below(group, heads);
+    }
+    j->tokens_per_item = tokens;
+    j->heads_per_item = heads;
+    j->token_blocks = (j->n + tokens - 1) / tokens;
+    j->head_parts = group / heads;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,8 +282,9 @@ static void attention_block(model* m, int il, int n) {
     size_t layer_off = (size_t)il * m->n_ctx * m->kv_row;
     kv_rows_store(m, m->k_cache + layer_off, m->k, n);
     kv_rows_store(m, m->v_cache + layer_off, m->v, n);
-    attn_job job = {m, m->k_cache + layer_off, m->v_cache + layer_off, slides ? hp->n_swa : 0};
-    pool_run((int64_t)n * hp->n_head, 1, attn_job_run, &job);
+    attn_job job = {m, m->k_cache + layer_off, m->v_cache + layer_off, slides ? hp->n_swa : 0, n, 0, 0, 0, 0};
+    attn_split(&job);
+    pool_run((int64_t)job.token_blocks * hp->n_head_kv * job.head_parts, 1, attn_job_run, &job);
     m->stats.ms_attention += time_ms() - t0;
 
     matmul(m, w->wo, q_dim, hp->n_embd, m->att, n, m->xb2);

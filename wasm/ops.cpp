@@ -9,7 +9,7 @@
 
 #include <math.h>
 
-#include "quants.h"
+#include "quants_impl.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -100,8 +100,8 @@ void softmax(float* x, int n) {
 float exp_f32(float x) { return (float)exp((double)x); }
 
 // ---- fp16 rounding, four at a time in wasm: the FP16 library's integer and float steps
-// (quants.cpp's fp32_to_fp16, quants_impl.h's f16_compute) per lane, so the same bits; as calls
-// per element they were most of the q/k/v rounding and GELU time of a prompt.
+// (quants.cpp's fp32_to_fp16 here, quants_impl.h's f32_from_f16_bits_x4 back) per lane, so the
+// same bits; as calls per element they were most of the q/k/v rounding and GELU time of a prompt.
 #if defined(__wasm_simd128__)
 static inline v128_t f16_bits_x4(v128_t f) {
     const v128_t base0 = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_abs(f), wasm_f32x4_splat(0x1.0p+112f)),
@@ -115,18 +115,6 @@ static inline v128_t f16_bits_x4(v128_t f) {
                                           wasm_v128_and(base, wasm_i32x4_splat(0xFFF)));
     const v128_t nan = wasm_u32x4_gt(shl1_w, wasm_i32x4_splat((int32_t)0xFF000000u));
     return wasm_v128_or(wasm_u32x4_shr(sign, 16), wasm_v128_bitselect(wasm_i32x4_splat(0x7E00), nonsign, nan));
-}
-
-static inline v128_t f32_from_f16_bits_x4(v128_t h) {
-    const v128_t w = wasm_i32x4_shl(h, 16);
-    const v128_t sign = wasm_v128_and(w, wasm_i32x4_splat((int32_t)0x80000000u));
-    const v128_t two_w = wasm_i32x4_add(w, w);
-    const v128_t normalized =
-        wasm_f32x4_mul(wasm_i32x4_add(wasm_u32x4_shr(two_w, 4), wasm_i32x4_splat(0xE0 << 23)), wasm_f32x4_splat(0x1.0p-112f));
-    const v128_t denormalized =
-        wasm_f32x4_sub(wasm_v128_or(wasm_u32x4_shr(two_w, 17), wasm_i32x4_splat(126 << 23)), wasm_f32x4_splat(0.5f));
-    const v128_t small = wasm_u32x4_lt(two_w, wasm_i32x4_splat(1 << 27));
-    return wasm_v128_or(sign, wasm_v128_bitselect(denormalized, normalized, small));
 }
 #endif
 

@@ -73,6 +73,22 @@ static inline float f16_compute(uint16_t h) {
     return f32_from_bits(sign | bits);
 }
 
+#if defined(__wasm_simd128__)
+// f16_compute on four lanes (the half in the low 16 bits of each): the same integer and float
+// steps, so the same floats. SIMD128 has no fp16 conversion.
+static inline v128_t f32_from_f16_bits_x4(v128_t h) {
+    const v128_t w = wasm_i32x4_shl(h, 16);
+    const v128_t sign = wasm_v128_and(w, wasm_i32x4_splat((int32_t)0x80000000u));
+    const v128_t two_w = wasm_i32x4_add(w, w);
+    const v128_t normalized =
+        wasm_f32x4_mul(wasm_i32x4_add(wasm_u32x4_shr(two_w, 4), wasm_i32x4_splat(0xE0 << 23)), wasm_f32x4_splat(0x1.0p-112f));
+    const v128_t denormalized =
+        wasm_f32x4_sub(wasm_v128_or(wasm_u32x4_shr(two_w, 17), wasm_i32x4_splat(126 << 23)), wasm_f32x4_splat(0.5f));
+    const v128_t small = wasm_u32x4_lt(two_w, wasm_i32x4_splat(1 << 27));
+    return wasm_v128_or(sign, wasm_v128_bitselect(denormalized, normalized, small));
+}
+#endif
+
 static inline float f16_to_f32(uint16_t h) {
 #if defined(__F16C__)
     return _cvtsh_ss(h);

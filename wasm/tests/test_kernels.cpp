@@ -274,6 +274,33 @@ static void test_fp16() {
     check(bf16_to_fp32(0x3FC0) == 1.5f, "bf16 decode", 1, 0);
 }
 
+// dequantize_row's F16 path, which the KV cache's attention widens every cached row with (F16C
+// natively, four lanes of f16_compute in wasm, the table in the scalar build), gives
+// fp16_to_fp32's float for each of the 65536 halves three ways: in one long row (the vector
+// loop), from an odd address (unaligned loads), and in rows of 7 (the scalar tail alone).
+static void test_f16_rows() {
+    std::vector<uint16_t> h(65536 + 1);
+    for (uint32_t i = 0; i < h.size(); i++) h[i] = (uint16_t)i;
+    std::vector<float> y(h.size());
+    int bad = 0;
+    auto compare = [&](int64_t first, int64_t n) {
+        for (int64_t i = 0; i < n; i++) {
+            const float want = fp16_to_fp32(h[first + i]);
+            if (memcmp(&want, &y[i], 4) != 0 && !(isnan(want) && isnan(y[i]))) bad++;
+        }
+    };
+    dequantize_row(GGML_TYPE_F16, h.data(), y.data(), 65536);
+    compare(0, 65536);
+    dequantize_row(GGML_TYPE_F16, h.data() + 1, y.data(), 65536);
+    compare(1, 65536);
+    for (int64_t first = 0; first < 65536; first += 7) {
+        const int64_t n = std::min<int64_t>(7, 65536 - first);
+        dequantize_row(GGML_TYPE_F16, h.data() + first, y.data(), n);
+        compare(first, n);
+    }
+    check(bad == 0, "dequantize_row(F16) equals fp16_to_fp32 for every half", bad, 0);
+}
+
 // The whole-array fp16 roundings (vec_round_f16, gelu_tanh_mul's table index) give, bit for bit,
 // what the one-value functions give, on every kind of float: halves and the values between them
 // (ties included), subnormals of both formats, infinities, NaNs, and random bit patterns.
@@ -553,6 +580,7 @@ int main(int argc, char** argv) {
     test_type_table();
     test_fp16();
     test_fp16_arrays();
+    test_f16_rows();
     test_act_quantize();
     test_matmuls();
     test_q8_0_lane_order();
