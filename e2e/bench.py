@@ -103,9 +103,9 @@ def wllama_run(engine: str, pages_url: str, gguf: Path, prompt: str, gen_tokens:
             "prompt_tokens": t["prompt_n"], "generated_tokens": t["predicted_n"], "pss_peak_bytes": pss.peak}
 
 
-def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int) -> dict:
+def cli_run(runtime: str, gguf: Path, prompt_tokens: int, gen_tokens: int, depth: int = 0) -> dict:
     done = subprocess.run([*engine_command(runtime), "bench", str(gguf), "--prompt", str(prompt_tokens),
-                           "--gen", str(gen_tokens)], capture_output=True, text=True)
+                           "--gen", str(gen_tokens), "--depth", str(depth)], capture_output=True, text=True)
     row = {"system": "wasmlm", "engine": runtime, "via": Path(engine_command(runtime)[-1]).name}
     if done.returncode != 0:
         return {**row, "error": f"exit code {done.returncode}: {done.stderr.strip()[-2000:]}"}
@@ -143,6 +143,9 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--prompt-tokens", type=int, default=128)
     p.add_argument("--gen-tokens", type=int, default=64)
+    p.add_argument("--depth", type=int, default=0,
+                   help="tokens already in the KV cache before the timed prompt, untimed (llama-bench's -d): "
+                   "node, native and llama.cpp rows only")
     p.add_argument("--threads", type=int, help="for wllama and llama.cpp (default: --page-threads, else 1)")
     p.add_argument("--page-threads", type=int, help="the chat page's ?threads=N (default: the page picks)")
     p.add_argument("--compare", default="", help="comma-separated: wllama (in the same browsers), llama.cpp "
@@ -156,6 +159,10 @@ def args_parse(argv: list[str]) -> argparse.Namespace:
         p.error(f"unknown --browsers entries {', '.join(unknown)}; choose from {', '.join((*ENGINES, *RUNTIMES))}")
     if args.runs < 1:
         p.error("--runs must be at least 1")
+    if args.depth < 0:
+        p.error("--depth must not be negative")
+    if args.depth and any(t in ENGINES for t in args.targets):
+        p.error("--depth applies to node, native and llama.cpp only (the chat page starts with an empty cache)")
     args.compare = [c.strip() for c in args.compare.split(",") if c.strip()]
     if any(c not in COMPARE for c in args.compare):
         p.error(f"--compare takes {', '.join(COMPARE)}, got {','.join(args.compare)}")
@@ -203,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"wllama/{engine} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
     for runtime in (t for t in args.targets if t in RUNTIMES):
         for i in range(args.runs):
-            runs.append(cli_run(runtime, gguf, args.prompt_tokens, args.gen_tokens))
+            runs.append(cli_run(runtime, gguf, args.prompt_tokens, args.gen_tokens, args.depth))
             print(f"wasmlm/{runtime} run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
     if "llama.cpp" in args.compare:
         for i in range(args.runs):
-            runs.append(llamacpp.run(gguf, prompt, args.gen_tokens, args.threads))
+            runs.append(llamacpp.run(gguf, prompt, args.gen_tokens, args.threads, depth=args.depth))
             print(f"llama.cpp/native run {i + 1}: {_brief(runs[-1])}", file=sys.stderr)
-    setup = {"model": args.model, "runs": args.runs, "prompt tokens": args.prompt_tokens,
+    setup = {"model": args.model, "runs": args.runs, "prompt tokens": args.prompt_tokens, "depth": args.depth,
              "tokens generated": args.gen_tokens, "wllama and llama.cpp threads": args.threads,
              "page threads": args.page_threads or "the page's choice",
              "machine": machine_describe(), "date": time.strftime("%Y-%m-%d %H:%M"),

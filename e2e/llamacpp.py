@@ -22,10 +22,12 @@ def installed() -> bool:
     return probe.returncode == 0
 
 
-def run(gguf: Path, prompt: str, gen_tokens: int, threads: int, n_ctx: int = 2048, timeout_s: float = 900) -> dict:
-    """One cold run in a child process: the row of the bench report, or {"error": ...}."""
+def run(gguf: Path, prompt: str, gen_tokens: int, threads: int, n_ctx: int = 2048, timeout_s: float = 900,
+        depth: int = 0) -> dict:
+    """One cold run in a child process: the row of the bench report, or {"error": ...}. `depth` tokens
+    fill the cache first, untimed (llama-bench's -d)."""
     job = json.dumps({"gguf": str(gguf), "prompt": prompt, "gen_tokens": gen_tokens, "threads": threads,
-                      "n_ctx": n_ctx})
+                      "n_ctx": max(n_ctx, depth + 2 * len(prompt) + gen_tokens), "depth": depth})
     row = {"system": "llama.cpp", "engine": "native", "via": "llama-cpp-python", "threads": threads}
     try:
         done = subprocess.run([sys.executable, "-m", "e2e.llamacpp", job], capture_output=True, text=True,
@@ -47,6 +49,11 @@ def _measure(job: dict) -> dict:
     load_ms = (time.perf_counter() - t0) * 1e3
     ids = llm.tokenize(job["prompt"].encode(), add_bos=True, special=False)
     ctx = llm.ctx
+    depth = job.get("depth", 0)
+    if depth:  # the prompt's own tokens over and over, as the engine's CLI fills its cache
+        filler = (ids * (depth // len(ids) + 1))[:depth]
+        llm.eval(filler)
+        ids = ids[1:] if ids[0] == llm.token_bos() else ids
     llama_cpp.llama_perf_context_reset(ctx)
     t0 = time.perf_counter()
     llm.eval(ids)
@@ -59,7 +66,7 @@ def _measure(job: dict) -> dict:
     return {"load_ms": load_ms, "ttft_ms": ttft_ms, "prompt_tokens": perf.n_p_eval, "generated_tokens": perf.n_eval,
             "prefill_tps": perf.n_p_eval * 1e3 / perf.t_p_eval_ms if perf.t_p_eval_ms > 0 else None,
             "decode_tps": perf.n_eval * 1e3 / perf.t_eval_ms if perf.t_eval_ms > 0 else None,
-            "llama_cpp_python": llama_cpp.__version__}
+            "depth": depth, "llama_cpp_python": llama_cpp.__version__}
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@
 //   wasmlm-cli perplexity GGUF FILE [--ctx 512]
 //   wasmlm-cli generate GGUF PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //                                   [--repeat-penalty R] [--seed S]
-//   wasmlm-cli bench GGUF [--prompt 128] [--gen 64]
+//   wasmlm-cli bench GGUF [--prompt 128] [--gen 64] [--depth 0]
 //   wasmlm-cli layers GGUF --ids JSON [--positions JSON] [--logits FILE] [--perturb-layer L [--perturb A]]
 // Every command also takes --threads N (default 1), --ctx N where it makes sense, and
 // --cache-type f16|q8_0 (the KV cache: q8_0 needs half the memory of f16). The sampler's
@@ -407,24 +407,32 @@ static const char* BENCH_TEXT =
     "The old lighthouse keeper climbed the spiral stairs every evening at dusk, carrying a lamp and a "
     "notebook in which he wrote down the ships he saw, the colour of the sea, and the direction of the wind. ";
 
+static const int BENCH_FILL_BATCH = 256;
+
 static int cmd_bench(args a) {
     int n_prompt = (int)opt_num(&a, "--prompt", 128);
     int n_gen = (int)opt_num(&a, "--gen", 64);
     int threads = (int)opt_num(&a, "--threads", 1);
-    args_done(a, 1, "bench GGUF [--prompt 128] [--gen 64]");
+    int depth = (int)opt_num(&a, "--depth", 0);
+    args_done(a, 1, "bench GGUF [--prompt 128] [--gen 64] [--depth 0]");
     if (n_prompt < 1 || n_gen < 1) die(2, "--prompt and --gen must be positive");
-    loaded l = engine_load(a.pos[0].c_str(), n_prompt + n_gen, threads);
+    if (depth < 0) die(2, "--depth must not be negative");
+    loaded l = engine_load(a.pos[0].c_str(), depth + n_prompt + n_gen, threads);
     std::string text;
     std::vector<int32_t> prompt;
-    while ((int)prompt.size() < n_prompt) {
+    while ((int)prompt.size() < depth + n_prompt) {
         text += BENCH_TEXT;
         prompt = tokenize(l.e, text, true, false);
     }
-    prompt.resize((size_t)n_prompt);
+    prompt.resize((size_t)(depth + n_prompt));
+    // --depth: the cache holds that many tokens before the timed prompt (llama-bench's -d), untimed,
+    // in batches as a chat would have sent them, so the figures are those at that position
+    for (int done = 0; done < depth; done += BENCH_FILL_BATCH)
+        eval(l.e, prompt.data() + done, std::min(BENCH_FILL_BATCH, depth - done), false);
     wl_sampler* greedy = wl_sampler_init(0, 0, 1, 0, 1, 0, 0);
 
     double t0 = now_ms();
-    eval(l.e, prompt.data(), n_prompt, false);
+    eval(l.e, prompt.data() + depth, n_prompt, false);
     double t_prefill = now_ms() - t0;
     int32_t id = wl_sample(greedy, l.e);
     double ttft = now_ms() - t0;
@@ -436,10 +444,10 @@ static int cmd_bench(args a) {
     double t_decode = now_ms() - t1;
 
     std::string info = info_json(l.e), stats = stats_json(l.e);
-    printf("{\"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"ttft_ms\": %.2f, \"load_ms\": %.2f, "
+    printf("{\"prefill_tps\": %.2f, \"decode_tps\": %.2f, \"ttft_ms\": %.2f, \"load_ms\": %.2f, \"depth\": %d, "
            "\"memory_bytes\": %.0f, \"weights_bytes\": %.0f, \"kv_bytes\": %.0f, \"threads\": %d, \"simd\": %s, "
            "\"stats\": %s}\n",
-           n_prompt * 1000.0 / t_prefill, n_gen * 1000.0 / t_decode, ttft, l.load_ms, json_number(stats, "heap"),
+           n_prompt * 1000.0 / t_prefill, n_gen * 1000.0 / t_decode, ttft, l.load_ms, depth, json_number(stats, "heap"),
            json_number(info, "weights_bytes"), json_number(info, "kv_bytes"), (int)json_number(info, "threads"),
            json_word(info, "simd").c_str(), stats.c_str());
     wl_sampler_free(greedy);
