@@ -55,13 +55,15 @@ def prompt_text(gguf: Path, n_tokens: int) -> str:
 
 def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_tokens: int,
                 threads: int | None, timeout_s: float = 180) -> dict:
-    driver = launch(engine)
+    driver = launch(engine, on_disk=True)   # as a user's profile: an off-the-record one caches at most ~1.35 GiB
     try:
         with PssSampler(driver.browser_pid()) as pss:
             cold = model_open(driver, server_url, model_id, timeout_s, threads=threads)
+            notices = driver.evaluate("wasmlm.notices")   # a cache that filled up says so here
             settings_set(driver, temperature=0, max_tokens=gen_tokens, system="")
             answer = message_send(driver, prompt, timeout_s)
             warm = model_open(driver, server_url, model_id, timeout_s, threads=threads)
+            notices += driver.evaluate("wasmlm.notices")   # each load starts its own list
     except DriverError as e:
         return run_failed("wasmlm", driver, e)
     finally:
@@ -69,7 +71,7 @@ def browser_run(engine: str, server_url: str, model_id: str, prompt: str, gen_to
     last = answer["last"]
     return {"system": "wasmlm", "engine": engine, "via": driver.via,
             "cold_load_ms": cold["load"]["total_ms"], "warm_load_ms": warm["load"]["total_ms"],
-            "warm_from_cache": warm["load"].get("from_cache"),
+            "warm_from_cache": warm["load"].get("from_cache"), "notices": notices,
             "ttft_ms": last["ttft_ms"], "prefill_tps": last["prompt_tps"], "decode_tps": last["gen_tps"],
             "prompt_tokens": last["prompt_tokens"], "generated_tokens": last["generated_tokens"],
             "build": cold["info"].get("build"), "threads": cold["info"].get("threads"),

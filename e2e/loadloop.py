@@ -26,7 +26,7 @@ def load_once(engine: str, server_url: str, model_id: str, threads: int | None, 
               reloads: int = 0) -> dict:
     """One cold load in a fresh profile, then `reloads` warm ones: {ok, ms (the page's total_ms of the cold
     load), warm_ms [...], wall_s, build, threads, cold, warm (the last load stats)} or {ok: False, error}."""
-    driver = launch(engine)
+    driver = launch(engine, on_disk=True)
     started = time.monotonic()
     try:
         loaded = model_open(driver, server_url, model_id, timeout_s=timeout_s, threads=threads)

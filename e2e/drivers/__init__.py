@@ -37,12 +37,14 @@ def json_expression(js: str) -> str:
     return f"(async () => JSON.stringify(await ({js})))()"
 
 
-def launch(engine: str, start_timeout_s: float = 60) -> Driver:
+def launch(engine: str, start_timeout_s: float = 60, on_disk: bool = False) -> Driver:
+    """on_disk: a profile on disk as a user's browser has (Firefox and WebKit always have one; Playwright's
+    contexts are off the record, where Chromium keeps at most ~1.35 GiB in the Cache API)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown browser engine {engine!r}; expected one of {', '.join(ENGINES)}")
     from . import playwright_engines
     if playwright_engines.has_own_build(engine) or engine == "chromium":
-        return playwright_engines.PlaywrightDriver(engine, start_timeout_s)
+        return playwright_engines.PlaywrightDriver(engine, start_timeout_s, on_disk)
     if engine == "firefox":
         from .firefox_bidi import FirefoxBidiDriver
         return FirefoxBidiDriver(start_timeout_s)

@@ -2,6 +2,8 @@
 Firefox and WebKit only where Playwright's own builds are installed (they speak its private protocols)."""
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,25 @@ def has_own_build(engine: str) -> bool:
 
 
 class PlaywrightDriver:
-    def __init__(self, engine: str, start_timeout_s: float = 60):
+    """on_disk: a fresh profile in a temporary directory (Playwright's persistent context), as a user's
+    browser has, instead of a context off the record: there Chromium's Cache API refuses to store more
+    than about 1.35 GiB (QuotaExceededError) while navigator.storage.estimate() reports a quota of
+    several GB, so a bigger model cannot stay cached (docs/bench/scaling.md). Such a driver has no
+    context_new()."""
+
+    def __init__(self, engine: str, start_timeout_s: float = 60, on_disk: bool = False):
         self.engine = engine
         self._lines: list[str] = []
+        self._profile = tempfile.mkdtemp(prefix=f"wasmlm-{engine}-") if on_disk else None
         self._pw = sync_playwright().start()
         try:
-            self._browser = self._launch(engine, start_timeout_s)
-            self._page = self._browser.new_context().new_page()   # a context of its own: tab_new() adds pages
+            if on_disk:
+                self._browser = None
+                context = self._launch(engine, start_timeout_s, self._profile)
+                self._page = context.pages[0] if context.pages else context.new_page()
+            else:
+                self._browser = self._launch(engine, start_timeout_s)
+                self._page = self._browser.new_context().new_page()   # a context of its own: tab_new() adds pages
         except PlaywrightError as e:
             self._pw.stop()
             raise DriverError(f"{engine} did not start: {e}") from e
@@ -37,7 +51,7 @@ class PlaywrightDriver:
         self._page.on("pageerror", lambda e: self._lines.append(f"[pageerror] {e}"))
         self._page.on("worker", self._watch_worker)
 
-    def _launch(self, engine: str, timeout_s: float):
+    def _launch(self, engine: str, timeout_s: float, profile: str | None = None):
         browser_type = getattr(self._pw, engine)
         options: dict[str, Any] = {"headless": True, "timeout": timeout_s * 1000}
         if engine == "chromium":
@@ -45,6 +59,8 @@ class PlaywrightDriver:
             if not Path(browser_type.executable_path).exists():
                 options["executable_path"] = SYSTEM_CHROMIUM
         self.via = "playwright" + (" (system chromium)" if "executable_path" in options else "")
+        if profile:
+            return browser_type.launch_persistent_context(profile, **options)
         return browser_type.launch(**options)
 
     def _console_add(self, message) -> None:
@@ -72,6 +88,8 @@ class PlaywrightDriver:
     def context_new(self, **options) -> "PlaywrightDriver":
         """A tab in a new context of this browser: storage of its own (shard cache, service worker) and its
         own console lines; `options` as Playwright's new_context(), e.g. viewport. tab_close() ends it."""
+        if self._browser is None:
+            raise DriverError(f"{self.engine}: a driver with a profile on disk has one context only")
         tab = object.__new__(PlaywrightDriver)
         tab.__dict__.update(self.__dict__)
         tab._lines = []
@@ -108,6 +126,8 @@ class PlaywrightDriver:
 
     def close(self) -> None:
         try:
-            self._browser.close()
+            (self._browser or self._page.context).close()
         finally:
             self._pw.stop()
+            if self._profile:
+                shutil.rmtree(self._profile, ignore_errors=True)
