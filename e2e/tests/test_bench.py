@@ -79,3 +79,14 @@ def test_the_report_divides_by_llama_cpp_measured_in_the_same_run(tmp_path):
     assert "| wasmlm/chromium | 0.50x | 0.50x |" in markdown
     # without a llama.cpp row there is no such table (no constant stands in for it)
     assert "llama.cpp" not in report.markdown(report.analyse(runs[:2]), {"model": "m"})
+
+
+def test_depth_reaches_the_runtimes_and_is_refused_for_browsers(tmp_path, capsys):
+    """`--depth N`: the CLI rows are measured with N tokens already in the cache (cost against context)."""
+    assert main(["--browsers", "native", "--runs", "1", "--prompt-tokens", "8", "--gen-tokens", "2",
+                 "--depth", "40", "--out", str(tmp_path)]) == 0
+    run = json.loads((tmp_path / "bench.json").read_text())["runs"][0]
+    assert run["raw"]["depth"] == 40 and run["raw"]["stats"]["tokens"]["prompt"] == 48
+    with pytest.raises(SystemExit):
+        main(["--browsers", "chromium,native", "--depth", "40"])
+    assert "--depth applies to node, native and llama.cpp only" in capsys.readouterr().err
