@@ -397,7 +397,8 @@ export function caching_off_notice(err, modelBytes) {
   if (err?.name !== "QuotaExceededError") return `${why}; the model will be downloaded again next time`;
   return `${why}: the browser's storage for this site is full, and the model needs ${mib(modelBytes)} of it. ` +
     "It works now, but will be downloaded again next time; free space (other sites' data in the browser's " +
-    "settings, or models loaded earlier) so that it can be kept.";
+    "settings, or models loaded earlier) so that it can be kept. A private window keeps far less (Chromium: ~1.4 GiB) " +
+    "whatever its estimate says: load large models in a normal window.";
 }
 
 // Loads every shard of `manifest` into sinks from `open_sink(shard)` (which may wait for the engine:

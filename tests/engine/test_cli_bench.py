@@ -1,4 +1,4 @@
-"""`bench --depth N` (wasm/cli.cpp, wasm/js/node_cli.mjs): the cache holds N tokens before the timed prompt,
+"""`bench --depth N` (wasm/cli.cpp, natively and under Node.js): the cache holds N tokens before the timed prompt,
 so the figures are those at that position (docs/bench/scaling.md, cost against context). No speed is
 asserted: what is checked is that the tokens really went through the model, in batches, on both runtimes."""
 from conftest import model_path, run_cli, run_json
