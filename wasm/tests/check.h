@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <string>
 #include <vector>
 
 #include "file_read.h"
@@ -21,6 +22,13 @@ static int g_passed, g_failed;
             fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, status_message()); \
         }                                                                                    \
     } while (0)
+
+// Token ids as "1 2 3 ", for failure messages.
+static inline std::string ids_str(const std::vector<int32_t>& ids) {
+    std::string s;
+    for (int32_t id : ids) s += std::to_string(id) + " ";
+    return s;
+}
 
 static inline int check_report(void) {
     printf("%d passed, %d failed\n", g_passed, g_failed);

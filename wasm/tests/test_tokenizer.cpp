@@ -147,12 +147,6 @@ static std::string decode(const tokenizer* t, const std::vector<int32_t>& ids, b
     return text;
 }
 
-static std::string ids_str(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (int32_t id : ids) s += std::to_string(id) + " ";
-    return s;
-}
-
 static bool contains(const std::vector<int32_t>& ids, int32_t id) {
     for (int32_t x : ids) {
         if (x == id) return true;

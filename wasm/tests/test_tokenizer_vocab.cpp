@@ -68,12 +68,6 @@ static std::vector<std::vector<int32_t>> outputs_parse(const std::string& raw) {
     return out;
 }
 
-static std::string ids_str(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (int32_t id : ids) s += std::to_string(id) + " ";
-    return s;
-}
-
 static std::string decode(const tokenizer* t, const std::vector<int32_t>& ids) {
     std::string text, piece;
     for (int32_t id : ids) {
