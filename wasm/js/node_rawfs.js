@@ -2,6 +2,7 @@
 // readv/writev read each iovec's pointer as a signed int (HEAP32), so a read into memory above
 // 2 GiB (a GGUF over 2 GiB lies there) or a write from it would land elsewhere, silently. These
 // replacements read them unsigned; they run before main (preRun), once the glue has defined SYSCALLS.
+// Writes also wait out a full pipe (write_waiting).
 // A program that touches no file gets no file system from Emscripten: nothing to mend.
 Module["preRun"] = [].concat(Module["preRun"] || [], function rawfs_unsigned() {
   if (typeof FS === "undefined" || typeof SYSCALLS.doReadv !== "function") return;
@@ -22,5 +23,24 @@ Module["preRun"] = [].concat(Module["preRun"] || [], function rawfs_unsigned() {
     return done;
   };
   SYSCALLS.doReadv = each(FS.read);
-  SYSCALLS.doWritev = each(FS.write);
+  SYSCALLS.doWritev = each(write_waiting(FS.write));
 });
+
+// The threaded builds' stdout is a non-blocking pipe (Node's worker threads leave it so): once the reader
+// falls 64 KiB behind, a write answers EAGAIN, and the C library then drops the rest of the output while
+// the program exits 0 (`layers` of SmolLM2 piped to a reader that slept 3 s: 50 KB of 1.8 MB). Waiting
+// for the reader, a millisecond at a time, keeps every byte.
+function write_waiting(write) {
+  const EAGAIN = 6;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  return (...args) => {
+    for (;;) {
+      try {
+        return write(...args);
+      } catch (e) {
+        if (!(e instanceof FS.ErrnoError) || e.errno !== EAGAIN) throw e;
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    }
+  };
+}
