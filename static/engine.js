@@ -51,6 +51,9 @@ async function node_relaxed_enable() {
   if (!relaxedSimdSupported()) throw new EngineError(null, "this Node.js cannot run relaxed SIMD: use the simd build");
 }
 
+// Bytes (an ArrayBuffer or a view) as lowercase hex, as the manifest writes sha256.
+export const hex_of = (bytes) => Array.from(new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength), (x) => x.toString(16).padStart(2, "0")).join("");
+
 // Starts one build of the engine. `build` is "simd", "mt", "scalar", "debug", "relaxed" or
 // "relaxed-mt" (the relaxed ones need Node.js's --experimental-wasm-relaxed-simd); by default the
 // files are looked up in build/wasm/ of the repository (workerUrl: the mt build's pthread
@@ -278,7 +281,7 @@ class Engine {
     for (let at = 0; at < n; at += PIECE) m._wl_sha256_update(h, ptr + at, Math.min(PIECE, n - at));
     const out = this.scratch(32);
     m._wl_sha256_final(h, out);
-    return Array.from(this.heap().subarray(out, out + 32), (x) => x.toString(16).padStart(2, "0")).join("");
+    return hex_of(this.heap().subarray(out, out + 32));
   }
 
   dispose() {

@@ -1,7 +1,7 @@
 // The model's home: loads shards straight into the engine's memory and runs generation.
 // Its messages are those of static/messages.js.
 import { memory_plan, mib, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
-import { loadEngine, relaxedSimdSupported } from "./engine.js";
+import { loadEngine, relaxedSimdSupported, hex_of } from "./engine.js";
 import { to_page, fail } from "./messages.js";
 
 const BUILD_DIR = new URL("../build/wasm/", import.meta.url);
@@ -239,8 +239,6 @@ function sink_brotli(e, c, shard) {
   };
 }
 
-const hex_of = (buf) => Array.from(new Uint8Array(buf), (x) => x.toString(16).padStart(2, "0")).join("");
-
 // ---- load ------------------------------------------------------------------------------------
 
 async function load_run(msg) {
@@ -300,7 +298,8 @@ async function weights_load(manifest, base, started, cache) {
     onProgress: (p) => post(to_page.progress("download", p)),
     onNotice: (message) => post(to_page.notice(message)),
   });
-  return { ptr: (await region(), ptr), shards, timing };
+  await region();   // every sink reserved it already; this names the one place it is made
+  return { ptr, shards, timing };
 }
 
 // The engine takes the weights where they lie.
