@@ -36,7 +36,8 @@ def load_once(engine: str, server_url: str, model_id: str, threads: int | None, 
                 for _ in range(reloads)]
         return {"ok": True, "ms": load["total_ms"], "warm_ms": [w["total_ms"] for w in warm],
                 "wall_s": time.monotonic() - started, "build": info.get("build"), "threads": info.get("threads"),
-                "cold": load, "warm": warm[-1] if warm else None, "restarts": restarts}
+                "cold": load, "warm": warm[-1] if warm else None, "restarts": restarts,
+                "console": driver.console_lines()[-30:] if restarts else []}
     except DriverError as e:
         return {"ok": False, "error": str(e), "wall_s": time.monotonic() - started,
                 "console": driver.console_lines()[-30:]}
@@ -57,6 +58,8 @@ def loop_run(engine: str, loads: int, threads: int | None, model_id: str = DEFAU
                 log(f"load {i + 1}/{loads}: ready in {r['ms']:.0f} ms{warm} ({r['build']}, {r['threads']} threads)"
                     f"; {phases(r['cold'])}" + (f"; warm: {phases(r['warm'])}" if r["warm"] else "")
                     + "".join(f"; RESTARTED: {n}" for n in r["restarts"]))
+                for line in r["console"] if r["restarts"] else []:
+                    log(f"    {line}")
             else:
                 log(f"load {i + 1}/{loads}: FAILED after {r['wall_s']:.0f} s: {r['error']}")
                 for line in r["console"]:

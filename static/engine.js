@@ -71,15 +71,27 @@ export async function loadEngine({ build = "simd", wasmUrl, jsUrl, workerUrl, wa
     if (build_relaxed(build)) await node_relaxed_enable();
   }
   const memory = build_threaded(build) ? shared_memory() : null;
+  const trace = start_trace(build);
+  trace("importing the glue");
   const { default: createWasmlm } = await import(jsUrl);
+  trace("instantiating");
   const m = await createWasmlm({
     wasmBinary,
     wasmMemory: memory ?? undefined,
     locateFile: (path) => (path.endsWith(".wasm") ? wasmUrl : path.endsWith(".worker.js") ? workerUrl : new URL(path, jsUrl).href),
     mainScriptUrlOrBlob: jsUrl, // what each pthread worker imports
     pthreadPoolSize: Math.max(1, threads - 1),
+    monitorRunDependencies: (left) => trace(`${left} start-up dependencies left (the wasm, and the mt build's thread workers)`),
   });
+  trace("ready");
   return new Engine(m, build, threads, memory);
+}
+
+// Console lines (debug level) of an engine's start in a browser, with their times: what was last reached
+// when a start never ends (docs/loading.md, "The Firefox start-up hang"; e2e.loadloop prints them).
+function start_trace(build) {
+  if (IS_NODE) return () => {};
+  return (what) => console.debug(`wasmlm engine ${build}: ${what} at ${Math.round(performance.now())} ms`);
 }
 
 const utf8_encoder = new TextEncoder();

@@ -18,6 +18,7 @@
  * @typedef {{type: "tokenize", parts: PromptPart[]}} TokenizeMessage   answered by a TokensMessage
  * @typedef {{type: "stop"}} StopMessage     ends the generation in flight
  * @typedef {{type: "reset"}} ResetMessage   forgets the KV cache (a new conversation)
+ * @typedef {{type: "ping"}} PingMessage     answered by a PongMessage whenever the worker's event loop runs
  */
 export const to_worker = {
   load: (fields) => ({ type: "load", ...fields }),
@@ -25,6 +26,7 @@ export const to_worker = {
   tokenize: (parts) => ({ type: "tokenize", parts }),
   stop: () => ({ type: "stop" }),
   reset: () => ({ type: "reset" }),
+  ping: () => ({ type: "ping" }),
 };
 
 // ---- worker -> page ------------------------------------------------------------------------------
@@ -44,6 +46,7 @@ export const to_worker = {
  * @typedef {{type: "tokens", ids: number[]}} TokensMessage
  * @typedef {{type: "notice", message: string}} NoticeMessage   worth telling the user; the load goes on
  * @typedef {{type: "error", where: string, message: string}} ErrorMessage   the request failed
+ * @typedef {{type: "pong"}} PongMessage   the answer to a ping, even in the middle of a load
  */
 export const to_page = {
   progress: (phase, { step = null, bytes = 0, total = 0, mbps = 0, eta_s = null } = {}) =>
@@ -53,6 +56,7 @@ export const to_page = {
   done: (reason, stats) => ({ type: "done", reason, stats }),
   tokens: (ids) => ({ type: "tokens", ids }),
   notice: (message) => ({ type: "notice", message }),
+  pong: () => ({ type: "pong" }),
   error: (err, where) => ({ type: "error", where: err.where || where, message: err.message || String(err) }),
 };
 

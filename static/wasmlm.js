@@ -64,6 +64,11 @@ const START_STALL_MS = 30000;
 const START_ATTEMPTS = 2;
 const STEP_WAIT = { worker: "loading its scripts", storage: "checking memory and storage",
   engine: "starting the engine", cache: "opening the cache" };
+// A stalled step then asks the worker whether its event loop runs at all: the two cases have different
+// causes (docs/loading.md), and the notice names which one it was.
+const PING_MS = 2000;
+const PING_ANSWERED = "its event loop still answers: a step it awaits never settled";
+const PING_UNANSWERED = "it does not answer a ping either: its thread is blocked or gone";
 
 // Asks the browser to keep this site's storage under pressure (only a page may ask: the worker
 // cannot). A model of several GB would otherwise be the first thing evicted. Not awaited: a
@@ -117,6 +122,7 @@ class Model {
     this._op = null;                    // the operation that receives the worker's messages
     this._queue = Promise.resolve();    // operations run one at a time, in call order
     this._dead = null;                  // set when the worker has gone
+    this._pong = null;                  // what a pong answers, while a ping waits
     worker.onmessage = ({ data }) => this._message(data);
     worker.onerror = (ev) => this._crash(ev.message
       ? `the model's worker crashed: ${ev.message}. Load the model again.`
@@ -161,6 +167,7 @@ class Model {
 
   _message(msg) {
     if (msg.type === "notice") return this._options.onNotice?.(msg.message);
+    if (msg.type === "pong") return this._pong?.();
     if (msg.type === "progress") {
       this._op?.on.progress?.(msg);
       return this._options.onProgress?.(msg);
@@ -169,6 +176,15 @@ class Model {
     if (!op) return;
     if (msg.type === "error") return op.reject(new WasmlmError(msg.where || "worker", msg.message));
     op.on[msg.type]?.(msg);
+  }
+
+  // True if the worker answers a ping within ms: its event loop runs.
+  _answers(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this._pong = null; resolve(false); }, ms);
+      this._pong = () => { clearTimeout(timer); this._pong = null; resolve(true); };
+      this._worker.postMessage(to_worker.ping());
+    });
   }
 
   _crash(message, where = "worker") {
@@ -196,10 +212,14 @@ class Model {
   _load(msg, signal, stallMs) {
     return this._run((op) => {
       let timer = null;
+      const stalled = async (step) => {
+        const alive = await this._answers(PING_MS);
+        op.reject(new WasmlmError("load", `the model's worker stopped answering while ${STEP_WAIT[step] ?? step} ` +
+          `(${stallMs / 1000} s; ${alive ? PING_ANSWERED : PING_UNANSWERED})`, { stalled: true }));
+      };
       const watch = (step) => {
         clearTimeout(timer);
-        timer = step && setTimeout(() => op.reject(new WasmlmError("load",
-          `the model's worker stopped answering while ${STEP_WAIT[step] ?? step} (${stallMs / 1000} s)`, { stalled: true })), stallMs);
+        timer = step && setTimeout(() => { op.on.progress = null; stalled(step); }, stallMs);
       };
       const onAbort = () => op.reject(abort_error("load"));
       signal?.addEventListener("abort", onAbort, { once: true });

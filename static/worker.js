@@ -24,6 +24,7 @@ const post = (msg) => self.postMessage(msg);
 const now = () => performance.now();
 
 self.onmessage = async ({ data }) => {
+  if (data?.type === "ping") return post(to_page.pong());   // not queued behind a load: it asks if this loop runs
   const handler = { load: load_run, generate: generate_run, stop: stop_run, reset: reset_run, tokenize: tokenize_run }[data?.type];
   if (!handler) return post(to_page.error(fail("worker", `unknown message type "${data?.type}"`)));
   try {

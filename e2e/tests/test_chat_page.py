@@ -204,9 +204,14 @@ def test_cut_transfer_resumes_with_range(tab, wasmlm_server):
 # answers again (docs/loading.md, "The Firefox start-up hang").
 WEDGED_WORKER = ('self.onmessage = () => self.postMessage({type: "progress", phase: "start", step: "engine",'
                  ' bytes: 0, total: 0, mbps: 0, eta_s: null});')
+# One whose event loop still runs (it answers pings) while its engine step never settles.
+AWAITING_WORKER = ('self.onmessage = ({data}) => self.postMessage(data.type === "ping" ? {type: "pong"} :'
+                   ' {type: "progress", phase: "start", step: "engine", bytes: 0, total: 0, mbps: 0, eta_s: null});')
+BLOCKED = "it does not answer a ping either: its thread is blocked or gone"
+AWAITING = "its event loop still answers: a step it awaits never settled"
 
 
-def worker_wedge(tab, times: int) -> list[str]:
+def worker_wedge(tab, times: int, body: str = WEDGED_WORKER) -> list[str]:
     """The first `times` model workers the tab starts are wedged ones; returns the worker requests seen."""
     seen = []
 
@@ -215,7 +220,7 @@ def worker_wedge(tab, times: int) -> list[str]:
         if len(seen) > times:
             return route.continue_()
         real = route.fetch()           # its headers (COEP, type), with the wedged body
-        route.fulfill(status=200, headers=real.headers, body=WEDGED_WORKER)
+        route.fulfill(status=200, headers=real.headers, body=body)
 
     tab.page.context.route("**/static/worker.js", serve)
     return seen
@@ -241,7 +246,8 @@ def test_a_wedged_worker_is_replaced_once(tab, wasmlm_server):
     seen = worker_wedge(tab, times=1)
     result = tab.evaluate(api_load_js(SMOLLM2_ID, 2000), timeout_s=120)
     assert result.get("info", {}).get("n_layer") == 30, result
-    assert result["notices"] == ["the model's worker stopped answering while starting the engine (2 s): starting it again"]
+    assert result["notices"] == [f"the model's worker stopped answering while starting the engine (2 s; {BLOCKED}): "
+                                 "starting it again"]
     assert len(seen) == 2
 
 
@@ -250,9 +256,19 @@ def test_a_worker_wedged_twice_fails_the_load_naming_the_step(tab, wasmlm_server
     worker_wedge(tab, times=2)
     result = tab.evaluate(api_load_js(SMOLLM2_ID, 1000), timeout_s=60)
     assert result.get("where") == "load", result
-    assert result["error"] == "the model's worker stopped answering while starting the engine (1 s)"
+    assert result["error"] == f"the model's worker stopped answering while starting the engine (1 s; {BLOCKED})"
     # the page is still usable: a load with working workers succeeds
     assert tab.evaluate(api_load_js(SMOLLM2_ID, 2000), timeout_s=120)["info"]["n_layer"] == 30
+
+
+def test_a_stalled_step_says_whether_the_worker_still_answers(tab, wasmlm_server):
+    model_open(tab, wasmlm_server.url, SMOLLM2_ID, query="&sw=0")
+    worker_wedge(tab, times=2, body=AWAITING_WORKER)
+    result = tab.evaluate(api_load_js(SMOLLM2_ID, 1000), timeout_s=60)
+    assert result.get("where") == "load", result
+    assert result["error"] == f"the model's worker stopped answering while starting the engine (1 s; {AWAITING})"
+    assert result["notices"] == [f"the model's worker stopped answering while starting the engine (1 s; {AWAITING}): "
+                                 "starting it again"]
 
 
 def test_phone_width_layout(chromium, wasmlm_server, shots):
