@@ -19,6 +19,9 @@
  * @typedef {{type: "stop"}} StopMessage     ends the generation in flight
  * @typedef {{type: "reset"}} ResetMessage   forgets the KV cache (a new conversation)
  * @typedef {{type: "ping"}} PingMessage     answered by a PongMessage whenever the worker's event loop runs
+ * @typedef {{type: "thread_message", id: number, data: any}} ThreadMessage   from engine thread worker id
+ *   (static/thread_relay.js: the page makes the pthreads builds' workers and relays their messages)
+ * @typedef {{type: "thread_error", id: number, message: string, filename: string, lineno: number}} ThreadError
  */
 export const to_worker = {
   load: (fields) => ({ type: "load", ...fields }),
@@ -27,6 +30,8 @@ export const to_worker = {
   stop: () => ({ type: "stop" }),
   reset: () => ({ type: "reset" }),
   ping: () => ({ type: "ping" }),
+  thread_message: (id, data) => ({ type: "thread_message", id, data }),
+  thread_error: (id, message, filename, lineno) => ({ type: "thread_error", id, message, filename, lineno }),
 };
 
 // ---- worker -> page ------------------------------------------------------------------------------
@@ -47,6 +52,9 @@ export const to_worker = {
  * @typedef {{type: "notice", message: string}} NoticeMessage   worth telling the user; the load goes on
  * @typedef {{type: "error", where: string, message: string}} ErrorMessage   the request failed
  * @typedef {{type: "pong"}} PongMessage   the answer to a ping, even in the middle of a load
+ * @typedef {{type: "thread_start", id: number, url: string}} ThreadStart   make engine thread worker id from url
+ * @typedef {{type: "thread_post", id: number, data: any}} ThreadPost   post data to thread worker id
+ * @typedef {{type: "thread_stop", id: number}} ThreadStop   terminate thread worker id
  */
 export const to_page = {
   progress: (phase, { step = null, bytes = 0, total = 0, mbps = 0, eta_s = null } = {}) =>
@@ -57,6 +65,9 @@ export const to_page = {
   tokens: (ids) => ({ type: "tokens", ids }),
   notice: (message) => ({ type: "notice", message }),
   pong: () => ({ type: "pong" }),
+  thread_start: (id, url) => ({ type: "thread_start", id, url }),
+  thread_post: (id, data) => ({ type: "thread_post", id, data }),
+  thread_stop: (id) => ({ type: "thread_stop", id }),
   error: (err, where) => ({ type: "error", where: err.where || where, message: err.message || String(err) }),
 };
 

@@ -8,6 +8,7 @@ const CACHE = "wasmlm-app-v1";
 // Every module the page imports, directly or through the model worker (static/tests/sw.test.js checks it).
 const PRECACHE = ["/", "/static/chat.js", "/static/chat.css", "/static/wasmlm.js", "/static/template.js",
   "/static/opchart.js", "/static/telemetry.js", "/static/worker.js", "/static/loader.js", "/static/engine.js", "/static/messages.js",
+  "/static/thread_relay.js",
   "/vendor/jinja/index.js", "/api/models", "/api/engine"];
 const SHARD = /^\/chunks\/[^/]+\/\d+\.bin$/;
 const HASHED = /^\/build\/wasm\/(.+?)\.[0-9a-f]{16}(\.(?:js|cjs|wasm))$/;
@@ -15,8 +16,13 @@ const HASHED = /^\/build\/wasm\/(.+?)\.[0-9a-f]{16}(\.(?:js|cjs|wasm))$/;
 // The page that registers this worker has already started its model worker, whose requests this one does
 // not see: so the engine builds and the manifests are fetched here too. One missing file must not stop the
 // rest (the cache fills as pages fetch anyway).
+//
+// It never takes over a page that is already open: no skipWaiting(), no clients.claim(). A first visit stays
+// uncontrolled until its next load, and a new version waits until no tab uses the old one, so a page's workers
+// keep one controller for their whole life: taken over in the middle of a model load, workers' scripts
+// sometimes never arrived in Chromium (docs/loading.md, "The Firefox start-up hang", `e2e.workerrace --sw`).
 self.addEventListener("install", (ev) => {
-  ev.waitUntil(precache().then(() => self.skipWaiting()));
+  ev.waitUntil(precache());
 });
 
 async function precache() {
@@ -32,8 +38,7 @@ async function precache() {
 
 self.addEventListener("activate", (ev) => {
   ev.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("wasmlm-app-") && k !== CACHE).map((k) => caches.delete(k))))
-    .then(() => self.clients.claim()));
+    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("wasmlm-app-") && k !== CACHE).map((k) => caches.delete(k)))));
 });
 
 self.addEventListener("fetch", (ev) => {

@@ -10,6 +10,7 @@
 // docs/api.md is the reference; the worker's messages are those of static/messages.js.
 import { prompt_parts, TemplateError } from "./template.js";
 import { to_worker, WasmlmError } from "./messages.js";
+import { ThreadHost } from "./thread_relay.js";
 
 export { WasmlmError };
 
@@ -58,8 +59,9 @@ export async function load(source, options = {}) {
 
 // A step before the download (worker.js: step_post) that lasts this long means the worker is wedged: each
 // step it waits on has its own shorter limit there (storage estimate 5 s, engine start and cache opening
-// 20 s). Firefox wedged so, rarely, in a fresh profile while starting the pthreads build (docs/loading.md);
-// a new worker then starts normally, so the load starts over once in a new one.
+// 20 s). Firefox wedged so, rarely, while starting the pthreads build: a worker blocked inside `new Worker()`,
+// now avoided (static/thread_relay.js, docs/loading.md). For what is not known yet, a wedged worker is
+// replaced: a new one starts normally, so the load starts over once in a new one.
 const START_STALL_MS = 30000;
 const START_ATTEMPTS = 2;
 const STEP_WAIT = { worker: "loading its scripts", storage: "checking memory and storage",
@@ -123,6 +125,7 @@ class Model {
     this._queue = Promise.resolve();    // operations run one at a time, in call order
     this._dead = null;                  // set when the worker has gone
     this._pong = null;                  // what a pong answers, while a ping waits
+    this._threads = new ThreadHost((m) => worker.postMessage(m));   // the engine's thread workers (thread_relay.js)
     worker.onmessage = ({ data }) => this._message(data);
     worker.onerror = (ev) => this._crash(ev.message
       ? `the model's worker crashed: ${ev.message}. Load the model again.`
@@ -159,6 +162,7 @@ class Model {
 
   dispose() {
     this._worker?.terminate();
+    this._threads.close();
     this._crash("the model was disposed", "dispose");
     this._worker = null;
   }
@@ -166,6 +170,7 @@ class Model {
   // ---- plumbing ----
 
   _message(msg) {
+    if (this._threads.handle(msg)) return;
     if (msg.type === "notice") return this._options.onNotice?.(msg.message);
     if (msg.type === "pong") return this._pong?.();
     if (msg.type === "progress") {

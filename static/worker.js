@@ -3,6 +3,7 @@
 import { memory_plan, mib, shards_load, shard_is_brotli, bytes_check, CorruptBytes } from "./loader.js";
 import { loadEngine, relaxedSimdSupported, hex_of } from "./engine.js";
 import { to_page, fail } from "./messages.js";
+import { relay_install } from "./thread_relay.js";
 
 const BUILD_DIR = new URL("../build/wasm/", import.meta.url);
 const CACHE_NAME = "wasmlm-shards-v2";       // decoded shards (v1 held the encoded files)
@@ -23,8 +24,12 @@ const session = {
 const post = (msg) => self.postMessage(msg);
 const now = () => performance.now();
 
+// The pthreads builds' thread workers are made by the page (static/thread_relay.js: a Firefox hang).
+const thread_deliver = relay_install(self, (msg, transfer) => self.postMessage(msg, transfer));
+
 self.onmessage = async ({ data }) => {
   if (data?.type === "ping") return post(to_page.pong());   // not queued behind a load: it asks if this loop runs
+  if (data?.type === "thread_message" || data?.type === "thread_error") return thread_deliver(data);
   const handler = { load: load_run, generate: generate_run, stop: stop_run, reset: reset_run, tokenize: tokenize_run }[data?.type];
   if (!handler) return post(to_page.error(fail("worker", `unknown message type "${data?.type}"`)));
   try {
@@ -56,8 +61,8 @@ async function build_exists(name) {
 
 // Every logical core, at most MAX_THREADS: on a 2-core machine 2 threads, the pthreads build. Measured
 // there (docs/loading.md, docs/bench/two-threads): prefill +37% in Chromium and +33% in Firefox, decode
-// +10-18%, against one thread. The build held back until the Firefox start-up hang was found
-// (engine_start_first). `wanted` (the page's ?threads=N) overrides the guess.
+// +10-18%, against one thread. (The Firefox start-up hang of this build is found and avoided:
+// static/thread_relay.js.) `wanted` (the page's ?threads=N) overrides the guess.
 function threads_auto() {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS));
 }
