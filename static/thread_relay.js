@@ -1,9 +1,9 @@
 // The engine's thread workers (the pthreads builds' pool), made by the page instead of by the model worker.
 //
 // Why: Firefox (153) sometimes blocks a worker for good inside `new Worker()` when that worker makes a
-// nested one: its thread never returns, timers included. `python -m e2e.workerrace` shows it: 10 of 1040
-// rounds of a worker making a nested worker the way Emscripten's pool does, and none when the page makes
-// the same worker and relays the messages (docs/loading.md, "The Firefox start-up hang"). So the model worker
+// nested one: its thread never returns, timers included. `python -m e2e.workerrace` shows it: 9 of 1040
+// rounds of a worker making a nested worker the way Emscripten's pool does, and none of 800 when the page
+// makes the same worker and relays the messages (docs/loading.md, "The Firefox start-up hang"). So the model worker
 // never makes a worker: Emscripten's glue gets a stand-in `Worker` whose messages the page relays to a real
 // one it made itself. Only the pool's start-up and thread hand-over messages take this path (the threads
 // then work through shared memory), so the relay costs nothing measurable.
