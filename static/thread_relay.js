@@ -45,8 +45,9 @@ export function relay_install(scope, post) {
 
 // Makes and feeds the real workers a model worker asks for; `post` sends to that model worker.
 export class ThreadHost {
-  constructor(post) {
+  constructor(post, make = (url) => new Worker(url)) {
     this.post = post;
+    this.make = make;
     this.workers = new Map();   // id -> Worker
   }
 
@@ -60,7 +61,7 @@ export class ThreadHost {
   }
 
   start(id, url) {
-    const w = new Worker(url);
+    const w = this.make(url);
     w.onmessage = ({ data }) => this.post(to_worker.thread_message(id, data));
     w.onerror = (ev) => {
       ev.preventDefault();

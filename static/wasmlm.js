@@ -193,6 +193,7 @@ class Model {
   }
 
   _crash(message, where = "worker") {
+    this._threads.close();   // a dead model worker's threads would hold its memory
     this._dead ??= new WasmlmError(where, message);
     this._op?.reject(this._dead);
   }
