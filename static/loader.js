@@ -272,29 +272,40 @@ export function bytes_check(u8) {
 }
 
 // A cached shard read that sends nothing for this long is given up like a corrupt entry: the local
-// disk answers in milliseconds, so this only has to outlast a busy machine.
+// disk answers in milliseconds, so this only has to outlast a busy machine. It bounds the asynchronous
+// reads (the Cache API's); the file store's read is synchronous and cannot be given up (docs/loading.md).
 export const CACHE_STALL_MS = 10000;
 
-// Places a cached shard's decoded bytes (entry: {size, check, read() -> Promise<Uint8Array>}). Any
-// failure (wrong size, a check that differs, a read that errs or stalls) means "this entry is bad": the
-// caller evicts it and fetches the shard again. One read of the whole body, not a stream of pieces:
-// Firefox hands a cached body over in 64 KiB pieces, each a round trip through the event loop.
+// Places a cached shard's decoded bytes. An entry is {size, check, read_into(target) -> (promise of) the
+// number of bytes it holds, close()}: read_into fills target(), the shard's place in wasm memory, only when
+// it holds exactly that many bytes (asked for when the bytes are at hand: the memory may have grown); close()
+// releases it (the file store's lock), called once whatever happened. Any failure (wrong size, a check that
+// differs, a read that errs or stalls) means "this entry is bad": the caller evicts it and fetches the shard
+// again. A read given up on gets no target any more, so a late one cannot overwrite the fetched bytes.
 async function cache_read(shard, entry, sink, stallMs) {
-  if (entry.size !== shard.size) return `it holds ${entry.size} bytes, the manifest says ${shard.size}`;
-  let bytes;
+  let open = true;
   try {
-    bytes = await within(entry.read(), stallMs, "reading the cache");
-  } catch (err) {
-    return err instanceof Stalled ? `reading it stalled (${err.message})` : `reading it failed (${err.message || err})`;
+    if (entry.size !== shard.size) return `it holds ${entry.size} bytes, the manifest says ${shard.size}`;
+    let n;
+    try {
+      n = await within(Promise.resolve().then(() => entry.read_into(() => (open ? sink.target() : null))),
+        stallMs, "reading the cache");
+    } catch (err) {
+      return err instanceof Stalled ? `reading it stalled (${err.message})` : `reading it failed (${err.message || err})`;
+    }
+    if (n !== shard.size) return `it held ${n} bytes, the manifest says ${shard.size}`;
+    sink.placed(n);
+    if (sink.checksum() !== entry.check) return "its bytes changed since they were verified";
+    return "";
+  } finally {
+    open = false;
+    entry.close();
   }
-  if (bytes.length !== shard.size) return `it held ${bytes.length} bytes, the manifest says ${shard.size}`;
-  sink.place(bytes);
-  if (sink.checksum() !== entry.check) return "its bytes changed since they were verified";
-  return "";
 }
 
-// Loads one shard through `sink` ({write(encoded u8), place(decoded u8), decoded(), finish() -> sha256
-// hex (or a promise of it), checksum() -> bytes_check of the decoded bytes, bytes() -> a copy of them, reset()}): from the
+// Loads one shard through `sink` ({write(encoded u8), target() -> the shard's place in wasm memory (a fresh
+// view), placed(n) (n decoded bytes were put there directly), decoded(), finish() -> sha256 hex (or a promise
+// of it), checksum() -> bytes_check of the decoded bytes, bytes() -> a copy of them, reset()}): from the
 // cache when it holds a good copy of the decoded bytes, else from the network with resume and retries.
 export async function shard_load(shard, ctx) {
   const report = () => ctx.onBytes(Math.min(ctx.sink.decoded(), shard.size));

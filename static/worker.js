@@ -139,38 +139,167 @@ function promise_within(promise, ms, message) {
 
 // ---- the shard cache ----------------------------------------------------------------------
 
-const CACHE_OFF = { enabled: () => false, get: async () => null, put: async () => {}, remove: async () => {} };
+// One interface over two stores (static/loader.js's shard_load uses it; docs/contracts.md "Shard cache"):
+// {store: "opfs" | "cache" | "off", enabled(), get(key) -> entry or null, put(key, {bytes, size, check}),
+// remove(key)}, an entry being {size, check, read_into(target) -> bytes held, close()} (loader.js's cache_read).
+const CACHE_OFF = { store: "off", enabled: () => false, get: async () => null, put: async () => {}, remove: async () => {} };
+const OPEN_MS = 20000;      // each asynchronous step of opening a store; later calls are under the loader's limits
 
+// The file store (Origin Private File System) where a worker can read a file synchronously straight into wasm
+// memory (measured: the Cache API's read throughput was the whole of a warm load, docs/loading.md), else the
+// Cache API. A file store that exists but fails to open says so and gives way to the Cache API.
 async function cache_open() {
+  if (opfs_offered()) {
+    try {
+      const store = await opfs_open();
+      cache_api_drop([CACHE_NAME, ...CACHE_OLD]);   // its entries would double the storage used
+      return store;
+    } catch (err) {
+      post(to_page.notice(`the browser's file storage did not open (${err.message}); using its Cache API instead`));
+    }
+  }
   try {
-    if (!self.caches) throw new Error("this browser offers no Cache API here");
-    const c = await promise_within(caches.open(CACHE_NAME), 20000, "the browser's cache did not open within 20 s");
-    for (const name of CACHE_OLD) caches.delete(name).catch(() => {});
-    const key = (k) => new Request(new URL(`/__wasmlm/shard/${k}`, self.location.origin));
-    return {
-      enabled: () => true,
-      get: async (k) => {
-        const r = await c.match(key(k));
-        if (!r) return null;
-        return { size: Number(r.headers.get("x-wasmlm-size")), check: r.headers.get("x-wasmlm-check"),
-          read: async () => new Uint8Array(await r.arrayBuffer()) };
-      },
-      put: (k, { bytes, size, check }) => c.put(key(k), new Response(bytes, {
-        headers: { "Content-Type": "application/octet-stream", "x-wasmlm-size": String(size), "x-wasmlm-check": check },
-      })),
-      remove: (k) => c.delete(key(k)),
-    };
+    return await cache_api_open();
   } catch (err) {
     post(to_page.notice(`caching is off (${err.message}); the model will be downloaded again next time`));
     return CACHE_OFF;
   }
 }
 
+function cache_api_drop(names) {
+  if (!self.caches) return;
+  for (const name of names) caches.delete(name).catch(() => {});
+}
+
+async function cache_api_open() {
+  if (!self.caches) throw new Error("this browser offers no Cache API here");
+  const c = await promise_within(caches.open(CACHE_NAME), OPEN_MS, "the browser's cache did not open within 20 s");
+  cache_api_drop(CACHE_OLD);
+  const key = (k) => new Request(new URL(`/__wasmlm/shard/${k}`, self.location.origin));
+  return {
+    store: "cache",
+    enabled: () => true,
+    get: async (k) => {
+      const r = await c.match(key(k));
+      if (!r) return null;
+      return {
+        size: Number(r.headers.get("x-wasmlm-size")), check: r.headers.get("x-wasmlm-check"),
+        // One read of the whole body, not a stream of pieces: Firefox hands a cached body over in 64 KiB
+        // pieces, each a round trip through the event loop.
+        read_into: async (target) => bytes_place(new Uint8Array(await r.arrayBuffer()), target),
+        close: () => {},
+      };
+    },
+    put: (k, { bytes, size, check }) => c.put(key(k), new Response(bytes, {
+      headers: { "Content-Type": "application/octet-stream", "x-wasmlm-size": String(size), "x-wasmlm-check": check },
+    })),
+    remove: (k) => c.delete(key(k)),
+  };
+}
+
+// Copies bytes to target() when they fit it exactly; the count either way (the loader judges it).
+function bytes_place(bytes, target) {
+  const view = target();
+  if (view && view.length === bytes.length) view.set(bytes);
+  return bytes.length;
+}
+
+// ---- the file store (OPFS) ----
+// One file per shard, <dir>/<key>: the decoded bytes, then a TRAILER of TRAILER_SIZE bytes, written last and
+// flushed after them: "wasmlm-shard <check>" padded with spaces. A write cut short (a closed tab, a full disk)
+// leaves no trailer, or bytes that fail the check: a bad entry. An empty file (created, never written) is no
+// entry. Sync access handles are exclusive per file: a file another tab is writing or reading is no entry to
+// read (the shard is fetched) and not written again (that tab stores it).
+const OPFS_DIR = "wasmlm-shards-v3";
+const TRAILER = "wasmlm-shard ";
+const TRAILER_SIZE = 64;
+
+function opfs_offered() {
+  return !!(navigator.storage?.getDirectory && self.FileSystemFileHandle?.prototype.createSyncAccessHandle);
+}
+
+async function opfs_open() {
+  const root = await promise_within(navigator.storage.getDirectory(), OPEN_MS, "no directory within 20 s");
+  const dir = await promise_within(root.getDirectoryHandle(OPFS_DIR, { create: true }), OPEN_MS, "no folder within 20 s");
+  return {
+    store: "opfs",
+    enabled: () => true,
+    get: (k) => opfs_entry(dir, k),
+    put: (k, entry) => opfs_write(dir, k, entry),
+    remove: (k) => dir.removeEntry(k).catch((err) => { if (!opfs_busy(err) && err.name !== "NotFoundError") throw err; }),
+  };
+}
+
+// Another tab holds the file (its sync access handle): not an error of this store.
+const opfs_busy = (err) => err?.name === "NoModificationAllowedError";
+
+// The file's sync access handle, or null when there is no such file (create: false) or another tab holds it.
+async function opfs_handle(dir, k, create) {
+  try {
+    return await (await dir.getFileHandle(k, { create })).createSyncAccessHandle();
+  } catch (err) {
+    if (opfs_busy(err) || err.name === "NotFoundError") return null;
+    throw err;
+  }
+}
+
+// An entry whose handle stays open (the file locked) until close(): read_into reads the bytes synchronously
+// into wasm memory, no JS copy. getSize/close are awaited: early Chromium made them asynchronous.
+async function opfs_entry(dir, k) {
+  const access = await opfs_handle(dir, k, false);
+  if (!access) return null;
+  let closed = false;
+  const close = () => { if (!closed) { closed = true; access.close(); } };
+  try {
+    const length = await access.getSize();
+    if (length === 0) { close(); return null; }
+    const size = Math.max(0, length - TRAILER_SIZE);
+    const tail = new Uint8Array(Math.min(length, TRAILER_SIZE));
+    access.read(tail, { at: size });
+    const text = new TextDecoder().decode(tail);
+    const check = text.startsWith(TRAILER) ? text.slice(TRAILER.length).trimEnd() : "no trailer (a write cut short)";
+    return {
+      size, check, close,
+      read_into: (target) => {
+        const view = target();
+        return view && view.length === size ? access.read(view, { at: 0 }) : size;
+      },
+    };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+// Writes the bytes, flushes, then the trailer (the order a torn write is detected by). A full disk leaves no
+// file behind and rejects with QuotaExceededError, which turns caching off (loader.js's cache_guarded).
+async function opfs_write(dir, k, { bytes, check }) {
+  const access = await opfs_handle(dir, k, true);
+  if (!access) return;
+  let done = false;
+  try {
+    await access.truncate(0);
+    bytes_write(access, bytes, 0);
+    await access.flush();
+    bytes_write(access, new TextEncoder().encode(`${TRAILER}${check}`.padEnd(TRAILER_SIZE, " ")), bytes.length);
+    await access.flush();
+    done = true;
+  } finally {
+    await access.close();
+    if (!done) await dir.removeEntry(k).catch(() => {});
+  }
+}
+
+function bytes_write(access, bytes, at) {
+  const n = access.write(bytes, { at });
+  if (n !== bytes.length) throw new DOMException(`only ${n} of ${bytes.length} bytes were written`, "QuotaExceededError");
+}
+
 // ---- sinks: where a shard's bytes go inside wasm memory ------------------------------------
 
 // Identity shards (stored as they are) are copied to their final place; Brotli shards are decoded there by
-// the engine; decoded bytes from the cache are copied there (place). Each sink is {write, place, decoded,
-// finish, checksum, bytes, reset}: static/loader.js's shard_load says what each does.
+// the engine; decoded bytes from the cache are read there (target, placed). Each sink is {write, target,
+// placed, decoded, finish, checksum, bytes, reset}: static/loader.js's shard_load says what each does.
 function sink_open(e, base, shard, timing) {
   const common = sink_common(e, base + shard.offset, shard, timing);
   return shard_is_brotli(shard) ? sink_brotli(e, common, shard) : sink_identity(common);
@@ -186,13 +315,15 @@ function sink_common(e, dst, shard, timing) {
   let copy = null;
   const sink = {
     dst,
-    pos: 0,      // bytes copied to dst (identity shards and cached ones)
+    pos: 0,      // bytes put at dst (identity shards and cached ones)
     timed,
     place: timed((u8) => {
       if (sink.pos + u8.length > shard.size) throw new CorruptBytes(`more than the ${shard.size} bytes the manifest says`);
       e.heap().set(u8, dst + sink.pos);
       sink.pos += u8.length;
     }),
+    target: view,
+    placed: (n) => { sink.pos = n; },
     checksum: timed(() => bytes_check(view())),
     bytes: () => copy ?? view().slice(),   // a copy: wasm memory may grow (and may be shared)
     finish_check: async (written) => {
@@ -214,7 +345,7 @@ function sink_common(e, dst, shard, timing) {
 
 function sink_identity(c) {
   return {
-    place: c.place, checksum: c.checksum, bytes: c.bytes, reset: c.reset,
+    target: c.target, placed: c.placed, checksum: c.checksum, bytes: c.bytes, reset: c.reset,
     write: c.place,
     decoded: () => c.pos,
     finish: () => c.finish_check(c.pos),
@@ -225,7 +356,7 @@ function sink_brotli(e, c, shard) {
   let dec = null;
   let status = 0;
   return {
-    place: c.place, checksum: c.checksum, bytes: c.bytes,
+    target: c.target, placed: c.placed, checksum: c.checksum, bytes: c.bytes,
     write: c.timed((u8) => {
       if (status === 1) throw new CorruptBytes("bytes after the end of the Brotli stream");
       dec ??= e.brotli(c.dst, shard.size);
@@ -270,7 +401,7 @@ async function load_run(msg) {
   post(to_page.ready(
     { ...e.info(), build: session.build.name, threads: session.build.threads, model: manifest.id, mode: manifest.mode },
     e.stats(),
-    load_stats(weights, plan, { total_ms: tReady - t0, engine_ms: tReady - tShards, compile_ms: compileMs }),
+    load_stats(weights, plan, { total_ms: tReady - t0, engine_ms: tReady - tShards, compile_ms: compileMs, store: cache.store }),
   ));
 }
 

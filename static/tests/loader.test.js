@@ -97,7 +97,9 @@ function sinks_make(total) {
     };
     const decoded = () => dst.subarray(shard.offset, shard.offset + shard.size);
     return {
-      write, place,
+      write,
+      target: decoded,
+      placed: (n) => { pos = n; },
       decoded: () => pos,
       finish: () => { hashed.push(shard.index); return sha(dst.subarray(shard.offset, shard.offset + pos)); },
       checksum: () => bytes_check(decoded()),
@@ -113,7 +115,8 @@ function brotli_sink(dst, shard, counts, hashed) {
   const view = () => dst.subarray(shard.offset, shard.offset + shard.size);
   return {
     write(u8) { chunks.push(u8.slice()); counts.written += u8.length; },
-    place(u8) { dst.set(u8, shard.offset); decoded = u8.length; },
+    target: view,
+    placed(n) { decoded = n; },
     decoded: () => decoded,
     finish() {
       hashed.push(shard.index);
@@ -134,14 +137,18 @@ function brotli_sink(dst, shard, counts, hashed) {
   };
 }
 
-// Entries as the worker keeps them: decoded bytes with their size and check. `reads[k]` is a list of
-// per-read behaviours ("error", "stall"), consumed in order.
-function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {}, hangGet = false } = {}) {
+// Entries as the worker keeps them: decoded bytes with their size and check, read into the target as the
+// file store does (synchronously, straight into the destination) or, with `async: true`, after a turn of the
+// event loop as the Cache API does. `reads[k]` is a list of per-read behaviours ("error", "stall", "late": a
+// read that outlasts the limit, then writes anyway), consumed in order. `open` counts entries not closed.
+function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {}, hangGet = false, async = false } = {}) {
   const store = new Map();
   const calls = { get: 0, put: 0 };
+  const open = new Set();
   return {
     store,
     calls,
+    open,
     enabled: () => true,
     get: async (k) => {
       calls.get++;
@@ -149,9 +156,20 @@ function cache_make({ failPut = false, hangPutAfter = Infinity, reads = {}, hang
       if (!store.has(k)) return null;
       const { bytes, size, check } = store.get(k);
       const fault = reads[k]?.shift();
-      const read = () => (fault === "stall" ? new Promise(() => {})
-        : fault === "error" ? Promise.reject(new TypeError("the body could not be read")) : Promise.resolve(bytes.slice()));
-      return { read, size, check };
+      const entry = { size, check, close: () => open.delete(entry) };
+      const place = (target) => {
+        const view = target();
+        if (view && view.length === bytes.length) view.set(bytes);
+        return bytes.length;
+      };
+      entry.read_into = (target) => {
+        if (fault === "stall") return new Promise(() => {});
+        if (fault === "error") return Promise.reject(new TypeError("the body could not be read"));
+        if (fault === "late") return new Promise((r) => setTimeout(() => { target()?.fill(0xee); r(size); }, 60));
+        return async ? new Promise((r) => setTimeout(() => r(place(target)), 1)) : place(target);
+      };
+      open.add(entry);
+      return entry;
     },
     put: async (k, { bytes, size, check }) => {
       calls.put++;
@@ -458,6 +476,28 @@ test("cache: a missing entry, a wrong size, a read that errs or stalls are each 
   for (const k of keys) assert.ok(cache.store.has(k), k);
   const again = await load(model, { cache });
   assert.equal(again.server.log.length, 0);
+  assert.equal(cache.open.size, 0, "every entry read, refused or given up on is closed (the file store's lock)");
+});
+
+test("cache: entries read after a turn of the event loop (the Cache API's) are placed the same way", async () => {
+  const model = model_make(4, 1000, "br");
+  const cache = cache_make({ async: true });
+  await load(model, { cache });
+  const warm = await load(model, { cache });
+  assert.deepEqual([warm.stats.fromCache, warm.hashed.length, warm.server.log.length], [4, 0, 0]);
+  assert.deepEqual(warm.dst, model.gguf);
+  assert.equal(cache.open.size, 0);
+});
+
+test("cache: a read given up on cannot write into memory later (the fetched bytes stay)", async () => {
+  const model = model_make(3);
+  const key = cache_key(model.manifest.shards[1]);
+  const cache = cache_make({ reads: { [key]: ["late"] } });
+  await load(model, { cache });
+  const r = await load(model, { cache, cacheStallMs: 20 });
+  assert.match(r.notices.join("\n"), /shard 1 \(001.bin\) was corrupt in the cache \(reading it stalled/);
+  await new Promise((done) => setTimeout(done, 100));          // the late read has come and gone
+  assert.deepEqual(r.dst, model.gguf);
 });
 
 test("bytes_check: any changed, moved or cut byte changes it; the same bytes at any alignment agree", () => {
