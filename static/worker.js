@@ -205,8 +205,8 @@ function bytes_place(bytes, target) {
 }
 
 // ---- the file store (OPFS) ----
-// One file per shard, <dir>/<key>: the decoded bytes, then a TRAILER of TRAILER_SIZE bytes, written last and
-// flushed after them: "wasmlm-shard <check>" padded with spaces. A write cut short (a closed tab, a full disk)
+// One file per shard, <dir>/<key>: the decoded bytes, then a trailer of TRAILER_SIZE bytes written after them,
+// "wasmlm-shard <check>" padded with spaces. A write cut short (a closed tab, a full disk)
 // leaves no trailer, or bytes that fail the check: a bad entry. An empty file (created, never written) is no
 // entry. Sync access handles are exclusive per file: a file another tab is writing or reading is no entry to
 // read (the shard is fetched) and not written again (that tab stores it).
@@ -271,8 +271,11 @@ async function opfs_entry(dir, k) {
   }
 }
 
-// Writes the bytes, flushes, then the trailer (the order a torn write is detected by). A full disk leaves no
-// file behind and rejects with QuotaExceededError, which turns caching off (loader.js's cache_guarded).
+// Writes the bytes, then the trailer: a writer stopped between them (a closed tab, a full disk) leaves no
+// trailer. No flush between: the order matters only across a crash of the whole system, and then the check,
+// verified on every read, catches bytes that never reached the disk; an fsync per shard would slow every cold
+// load. A full disk leaves no file behind and rejects with QuotaExceededError, which turns caching off
+// (loader.js's cache_guarded).
 async function opfs_write(dir, k, { bytes, check }) {
   const access = await opfs_handle(dir, k, true);
   if (!access) return;
@@ -280,9 +283,7 @@ async function opfs_write(dir, k, { bytes, check }) {
   try {
     await access.truncate(0);
     bytes_write(access, bytes, 0);
-    await access.flush();
     bytes_write(access, new TextEncoder().encode(`${TRAILER}${check}`.padEnd(TRAILER_SIZE, " ")), bytes.length);
-    await access.flush();
     done = true;
   } finally {
     await access.close();

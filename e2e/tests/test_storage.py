@@ -120,7 +120,8 @@ def entries_check(found: dict, shards: list[dict], store: str) -> None:
     sizes = {s["sha256"]: s["size"] for s in shards}
     assert found["store"] == store, found["store"]
     assert sorted(e["key"] for e in found["entries"]) == sorted(sizes), "one entry per shard"
-    assert all(e["size"] == e["length"] == sizes[e["key"]] for e in found["entries"]), found["entries"]
+    bad = [e for e in found["entries"] if not e["size"] == e["length"] == sizes[e["key"]]]
+    assert not bad, (bad, found["entries"])
 
 
 def notices(driver) -> list[str]:
@@ -142,6 +143,8 @@ def test_warm_load_places_the_decoded_bytes_without_hashing(browser, wasmlm_serv
                                       ".then((c) => c.put('/__wasmlm/shard/0', new Response('old')))")
     cold = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert (cold["from_network"], cold["hashed"], cold["store"]) == (len(shards), len(shards), store)  # verified once
+    said = notices(browser)
+    assert cold["caching"] and not said, said
     entries_check(cache_entries(browser, wasmlm_server), shards, store)
     if store == "opfs":
         assert not store_run(browser, wasmlm_server, f"caches.has({json.dumps(CACHE)})"), "the Cache API store is kept"
