@@ -190,9 +190,9 @@ async function cache_api_open() {
         close: () => {},
       };
     },
-    put: (k, { bytes, size, check }) => c.put(key(k), new Response(bytes, {
+    put: (k, { bytes, size, check }) => quota_named(c.put(key(k), new Response(bytes, {
       headers: { "Content-Type": "application/octet-stream", "x-wasmlm-size": String(size), "x-wasmlm-check": check },
-    })),
+    }))),
     remove: (k) => c.delete(key(k)),
   };
 }
@@ -224,9 +224,9 @@ async function opfs_open() {
   return {
     store: "opfs",
     enabled: () => true,
-    get: (k) => opfs_entry(dir, k),
-    put: (k, entry) => opfs_write(dir, k, entry),
-    remove: (k) => dir.removeEntry(k).catch((err) => { if (!opfs_busy(err) && err.name !== "NotFoundError") throw err; }),
+    get: (k) => quota_named(opfs_entry(dir, k)),
+    put: (k, entry) => quota_named(opfs_write(dir, k, entry)),
+    remove: (k) => quota_named(dir.removeEntry(k).catch((err) => { if (!opfs_busy(err) && err.name !== "NotFoundError") throw err; })),
   };
 }
 
@@ -290,21 +290,30 @@ async function opfs_entry(dir, k) {
 async function opfs_write(dir, k, { bytes, check }) {
   const access = await opfs_handle(dir, k, true);
   if (!access) return;
-  let done = false;
   try {
     await access.truncate(0);
     bytes_write(access, bytes, 0);
     bytes_write(access, new TextEncoder().encode(`${TRAILER}${check}`.padEnd(TRAILER_SIZE, " ")), bytes.length);
-    done = true;
-  } finally {
     await access.close();
-    if (!done) await dir.removeEntry(k).catch(() => {});
+  } catch (err) {
+    try { await access.close(); } catch { /* closed already, or cannot be */ }
+    await dir.removeEntry(k).catch(() => {});
+    throw err;
   }
 }
 
 function bytes_write(access, bytes, at) {
   const n = access.write(bytes, { at });
-  if (n !== bytes.length) throw new DOMException(`only ${n} of ${bytes.length} bytes were written`, "QuotaExceededError");
+  if (n !== bytes.length) throw new DOMException(`${n} of a shard's ${bytes.length} bytes were written`, "QuotaExceededError");
+}
+
+// A full quota rejects with QuotaExceededError whatever the browser threw, so that the notice says what it
+// means: Firefox 153 throws an XPCOM exception, NS_ERROR_FILE_NO_DEVICE_SPACE (test_storage.py's full storage).
+function quota_named(promise) {
+  return promise.catch((err) => {
+    if (!/NO_DEVICE_SPACE/.test(`${err?.name} ${err}`)) throw err;
+    throw new DOMException("no room left in the site's storage (NS_ERROR_FILE_NO_DEVICE_SPACE)", "QuotaExceededError");
+  });
 }
 
 // ---- sinks: where a shard's bytes go inside wasm memory ------------------------------------
