@@ -4,6 +4,7 @@ fetched again, two tabs load at once, a full quota and a stalled cache read stil
 cold loads of the pthreads build in fresh Firefox profiles never hang."""
 import json
 import os
+import re
 
 import pytest
 
@@ -18,7 +19,7 @@ TRAILER_SIZE = 64                   # after a shard's bytes in its file: "wasmlm
 # Cold loads of the pthreads build per CI run (the long form: `python -m e2e.loadloop --loads 30`).
 MT_LOADS = int(os.environ.get("WASMLM_MT_LOADS", "3"))
 # The store each browser's worker uses (ready.load.store).
-STORE = {"chromium": "opfs", "firefox": "opfs", "webkit": "opfs"}
+STORE = {"chromium": "opfs", "firefox": "opfs", "webkit": "cache"}
 # Firefox without its file store (OPFS): the worker falls back to the Cache API.
 NO_OPFS = {"dom.fs.enabled": False}
 
@@ -106,8 +107,8 @@ def store_run(driver, server, call: str):
 
 def cache_clear(driver, server) -> None:
     """Empties this profile's shard stores (both), so the next load is a cold one."""
-    store_run(driver, server, f"Promise.all([caches.delete({json.dumps(CACHE)}), navigator.storage.getDirectory()"
-                              f".then((root) => root.removeEntry({json.dumps(OPFS_DIR)}, {{recursive: true}})).catch(() => {{}})])")
+    store_run(driver, server, f"Promise.all([caches.delete({json.dumps(CACHE)}), opfs_dir().then((dir) => dir && "
+                              f"navigator.storage.getDirectory().then((root) => root.removeEntry(dir.name, {{recursive: true}})))])")
 
 
 def cache_entries(driver, server) -> dict:
@@ -128,19 +129,17 @@ def notices(driver) -> list[str]:
     return driver.evaluate("wasmlm.notices")
 
 
-# WebKitGTK under WebKitWebDriver drops this origin's 26 shard entries between two loads of the page (a
-# few small entries persist; measured: warm load from_cache 0, the same with the encoded v1 entries).
-NO_LASTING_CACHE = {"webkit"}
+# WebKitGTK 2.50 offers no file store to workers (no navigator.storage.getDirectory): it keeps the Cache API
+# store, whose entries now last from one load to the next under WebKitWebDriver (they did not in an earlier
+# session's measurement: warm load from_cache 0; 2026-12-02 here, 3 runs of these tests, all warm).
 
 
 def test_warm_load_places_the_decoded_bytes_without_hashing(browser, wasmlm_server):
-    if browser.engine in NO_LASTING_CACHE:
-        pytest.skip("WebKitGTK under WebDriver keeps no shard entries from one load to the next")
     shards, store = manifest(wasmlm_server)["shards"], STORE[browser.engine]
     cache_clear(browser, wasmlm_server)
-    # an entry as the Cache API store left it: once the file store is in use it is dropped, not kept twice
-    store_run(browser, wasmlm_server, f"caches.open({json.dumps(CACHE)})"
-                                      ".then((c) => c.put('/__wasmlm/shard/0', new Response('old')))")
+    if store == "opfs":   # an entry as the Cache API store left it: dropped once the file store is in use
+        store_run(browser, wasmlm_server, f"caches.open({json.dumps(CACHE)})"
+                                          ".then((c) => c.put('/__wasmlm/shard/0', new Response('old')))")
     cold = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert (cold["from_network"], cold["hashed"], cold["store"]) == (len(shards), len(shards), store)  # verified once
     said = notices(browser)
@@ -154,8 +153,6 @@ def test_warm_load_places_the_decoded_bytes_without_hashing(browser, wasmlm_serv
 
 
 def test_bad_cache_entries_are_fetched_again(browser, wasmlm_server):
-    if browser.engine in NO_LASTING_CACHE:
-        pytest.skip("WebKitGTK under WebDriver keeps no shard entries from one load to the next")
     shards = manifest(wasmlm_server)["shards"]
     model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)
     changed, missing, cut = (shards[i]["sha256"] for i in (2, 5, 7))
@@ -165,7 +162,7 @@ def test_bad_cache_entries_are_fetched_again(browser, wasmlm_server):
     assert (load["from_network"], load["from_cache"]) == (3, len(shards) - 3)
     said = "\n".join(notices(browser))
     assert f"shard 2 ({shards[2]['file']}) was corrupt in the cache (its bytes changed" in said, said
-    assert f"shard 7 ({shards[7]['file']}) was corrupt in the cache (it holds " in said, said   # a torn write
+    assert re.search(rf"shard 7 \({shards[7]['file']}\) was corrupt in the cache \(it (holds|held) ", said), said  # torn
     again = model_open(browser, wasmlm_server.url, DEFAULT_MODEL_ID)["load"]
     assert again["from_cache"] == len(shards), "the bad entries were replaced"
 
