@@ -46,34 +46,40 @@ self.addEventListener("fetch", (ev) => {
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin || SHARD.test(url.pathname)) return;
   const hashed = url.pathname.match(HASHED);
-  ev.respondWith(hashed ? cache_first(req, hashed) : network_first(req));
+  // Cache writes run beside the answer: a full quota or a slow store must not fail or hold up the page's files.
+  const keep = (work) => ev.waitUntil(work.catch(() => {}));
+  ev.respondWith(hashed ? cache_first(req, hashed, keep) : network_first(req, keep));
 });
 
-async function network_first(req) {
-  const cache = await caches.open(CACHE);
+async function network_first(req, keep) {
   try {
     const resp = await fetch(req);
-    if (resp.ok) await cache.put(req, resp.clone());
+    if (resp.ok) {
+      const copy = resp.clone();
+      keep(caches.open(CACHE).then((cache) => cache.put(req, copy)));
+    }
     return resp;
   } catch (err) {
-    const hit = await cache.match(req, { ignoreSearch: req.mode === "navigate" });
+    const hit = await (await caches.open(CACHE)).match(req, { ignoreSearch: req.mode === "navigate" });
     if (hit) return hit;
     throw err;
   }
 }
 
-async function cache_first(req, [, stem, ext]) {
+async function cache_first(req, [, stem, ext], keep) {
   const cache = await caches.open(CACHE);
   const hit = await cache.match(req);
   if (hit) return hit;
   const resp = await fetch(req);
-  if (resp.ok) {
-    await cache.put(req, resp.clone());
-    // older builds of the same file are no longer named by any page
-    for (const key of await cache.keys()) {
-      const m = new URL(key.url).pathname.match(HASHED);
-      if (m && m[1] === stem && m[2] === ext && key.url !== req.url) await cache.delete(key);
-    }
-  }
+  if (resp.ok) keep(build_store(cache, req, resp.clone(), stem, ext));
   return resp;
+}
+
+async function build_store(cache, req, resp, stem, ext) {
+  await cache.put(req, resp);
+  // older builds of the same file are no longer named by any page
+  for (const key of await cache.keys()) {
+    const m = new URL(key.url).pathname.match(HASHED);
+    if (m && m[1] === stem && m[2] === ext && key.url !== req.url) await cache.delete(key);
+  }
 }

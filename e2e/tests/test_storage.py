@@ -202,6 +202,10 @@ def test_full_storage_still_loads_with_a_notice(wasmlm_server, store):
         assert (loaded["load"]["caching"], loaded["load"]["store"]) == (False, store)
         said = "\n".join(notices(driver))
         assert "caching is off" in said and "storage for this site is full" in said, said
+        # the page's next load runs under its service worker, whose cache writes now fail: it must still load
+        again = model_open(driver, wasmlm_server.url, DEFAULT_MODEL_ID)
+        assert again["info"]["n_layer"] == 30
+        assert driver.evaluate("navigator.serviceWorker.controller !== null"), "the second load was not controlled"
     finally:
         driver.close()
 
